@@ -1,0 +1,185 @@
+"""A light, read-only view of an ONNX graph: nodes in topological order, with scopes.
+
+Protobuf field access is slow in Python, so every node is read once into a small record
+(names, inputs, outputs, attributes by name) that the shape, counting and liveness passes
+share.  Subgraphs (``If`` branches, ``Loop``/``Scan`` bodies) become child views whose
+``scope`` names where they live, e.g. ``"loop_0/body"``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from onnx import AttributeProto, GraphProto, NodeProto, helper
+
+from ..errors import ModelError
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+
+
+def op_names(text: str) -> tuple[str, ...]:
+    """Names written as one space-separated string: long operator tables read better so."""
+    return tuple(text.split())
+
+
+def normalize_domain(domain: str) -> str:
+    """``"ai.onnx"`` and ``""`` are the same default domain; report both as ``""``."""
+    return "" if domain in DEFAULT_DOMAINS else domain
+
+
+@dataclass(eq=False)
+class NodeRec:
+    """One node, read out of its protobuf once."""
+
+    index: int
+    name: str
+    op_type: str
+    domain: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attributes: dict[str, AttributeProto]
+    proto: NodeProto
+    subgraphs: list[tuple[str, GraphView]] = field(default_factory=list)
+    _values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A name for messages: the node's name, or its type and position when unnamed."""
+        return self.name or f"{self.op_type.lower()}_{self.index}"
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        """Python value of attribute ``name`` (lists for repeated ones), or ``default``."""
+        if name in self._values:
+            return self._values[name]
+        a = self.attributes.get(name)
+        if a is None:
+            return default
+        value = helper.get_attribute_value(a)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        elif isinstance(value, list) and value and isinstance(value[0], bytes):
+            value = [v.decode("utf-8", "replace") for v in value]
+        self._values[name] = value
+        return value
+
+
+@dataclass(eq=False)
+class GraphView:
+    """A graph (main or sub) with its nodes topologically sorted."""
+
+    proto: GraphProto
+    scope: str
+    parent: GraphView | None
+    nodes: list[NodeRec]
+    initializer_names: frozenset[str]
+    #: names this graph reads from enclosing scopes (a control node's implicit inputs)
+    outer_names: frozenset[str]
+
+    def iter_nodes(self):
+        """This graph's nodes and, after each control node, the nodes of its subgraphs."""
+        for node in self.nodes:
+            yield self, node
+            for _, sub in node.subgraphs:
+                yield from sub.iter_nodes()
+
+
+def build_view(
+    graph: GraphProto, source: str, scope: str = "", parent: GraphView | None = None
+) -> GraphView:
+    """Read ``graph`` (recursively) into a :class:`GraphView`, sorting nodes if needed."""
+    view = GraphView(
+        graph, scope, parent, [], frozenset(i.name for i in graph.initializer), frozenset()
+    )
+    records: list[NodeRec] = []
+    for index, node in enumerate(graph.node):
+        rec = NodeRec(
+            index=index,
+            name=node.name,
+            op_type=node.op_type,
+            domain=normalize_domain(node.domain),
+            inputs=tuple(node.input),
+            outputs=tuple(node.output),
+            attributes={a.name: a for a in node.attribute},
+            proto=node,
+        )
+        for attr in node.attribute:
+            if attr.type == AttributeProto.GRAPH:
+                subs = [(attr.name, attr.g)]
+            elif attr.type == AttributeProto.GRAPHS:
+                subs = [(f"{attr.name}_{i}", g) for i, g in enumerate(attr.graphs)]
+            else:
+                continue
+            for sub_name, sub in subs:
+                sub_scope = (
+                    f"{scope}/{rec.label}/{sub_name}" if scope else f"{rec.label}/{sub_name}"
+                )
+                rec.subgraphs.append((sub_name, build_view(sub, source, sub_scope, view)))
+        records.append(rec)
+
+    defined = {i.name for i in graph.input} | set(view.initializer_names)
+    produced: dict[str, int] = {}
+    for rec in records:
+        for out in rec.outputs:
+            if out:
+                produced[out] = rec.index
+    outer: set[str] = set()
+    deps: list[set[str]] = []
+    for rec in records:
+        needed = {n for n in rec.inputs if n}
+        for _, sub in rec.subgraphs:
+            needed |= sub.outer_names
+        deps.append(needed)
+        for n in needed:
+            if n not in produced and n not in defined:
+                outer.add(n)
+    view.outer_names = frozenset(outer)
+    view.nodes = _toposort(records, deps, produced, source, scope)
+    return view
+
+
+def _toposort(
+    records: list[NodeRec], deps: list[set[str]], produced: dict[str, int], source: str, scope: str
+) -> list[NodeRec]:
+    """Nodes in an order where every producer precedes its consumers.
+
+    ONNX requires graphs to be sorted already (the checker enforces it), so the common case
+    is one linear check; only unsorted graphs (``check=False`` or in-memory protos) pay for
+    Kahn's algorithm, which keeps the file order among independent nodes.
+    """
+    seen: set[str] = set()
+    in_order = True
+    for rec, needed in zip(records, deps, strict=False):
+        if any(n in produced and n not in seen for n in needed):
+            in_order = False
+            break
+        seen.update(rec.outputs)
+    if in_order:
+        return records
+    waiting = [0] * len(records)
+    consumers: dict[int, list[int]] = {}
+    for i, needed in enumerate(deps):
+        producers = {produced[n] for n in needed if n in produced}
+        producers.discard(i)
+        waiting[i] = len(producers)
+        for p in producers:
+            consumers.setdefault(p, []).append(i)
+    ready = deque(i for i, w in enumerate(waiting) if w == 0)
+    order: list[NodeRec] = []
+    while ready:
+        i = ready.popleft()
+        order.append(records[i])
+        for c in consumers.get(i, ()):
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready.append(c)
+    if len(order) != len(records):
+        stuck = next(records[i] for i, w in enumerate(waiting) if w > 0)
+        where = f" in subgraph '{scope}'" if scope else ""
+        raise ModelError(
+            source,
+            f"graph{where} has a cycle through node '{stuck.label}' "
+            f"({stuck.op_type}); expected a directed acyclic graph",
+        )
+    return order

@@ -1,0 +1,73 @@
+"""Peak activation memory by liveness over the topological order.
+
+Convention (static ``peak_memory_mb`` = weights + this peak):
+
+* a tensor is live from the step of the node that produces it (or from the start, for a
+  graph input) through the step of its last consumer; a graph output stays live to the end;
+  an output nobody consumes (a ``Dropout`` mask) is live during its producer's step only;
+* at each step the live set holds the node's inputs that are still needed, its freshly
+  allocated outputs and everything produced earlier and still awaited;
+* weights and constants (initializers, ``Constant``, load-time-folded tensors) are excluded:
+  they are counted once, in ``param_bytes``;
+* a control-flow node adds the peak of its subgraph (the larger ``If`` branch; one
+  ``Loop``/``Scan`` iteration, whose buffers are reused) on top of the outer live set;
+* no in-place reuse, no allocator alignment or fragmentation: an arena-based runtime can do
+  better with in-place ops and worse with fragmentation, so this is the figure that depends
+  on the graph alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container
+
+from .graph import GraphView
+
+
+def peak_activation_bytes(
+    view: GraphView,
+    tensor_bytes: Callable[[GraphView, str], int],
+    constants: Container[str],
+) -> int:
+    """Largest sum of live activation bytes over the steps of ``view`` (see module doc)."""
+    nodes = view.nodes
+    last_use: dict[str, int] = {}
+    for i, node in enumerate(nodes):
+        for name in node.inputs:
+            if name:
+                last_use[name] = i
+        for _, sub in node.subgraphs:
+            for name in sub.outer_names:
+                last_use[name] = i
+    outputs = {vi.name for vi in view.proto.output}
+    end = len(nodes)
+    for name in outputs:
+        last_use[name] = end
+
+    live: dict[str, int] = {}
+    total = 0
+    for vi in view.proto.input:
+        name = vi.name
+        if name in constants or name not in last_use:
+            continue
+        b = tensor_bytes(view, name)
+        live[name] = b
+        total += b
+    peak = total
+    for i, node in enumerate(nodes):
+        for name in node.outputs:
+            if name and name not in constants and name not in live:
+                b = tensor_bytes(view, name)
+                live[name] = b
+                total += b
+        inner = 0
+        for _, sub in node.subgraphs:
+            inner = max(inner, peak_activation_bytes(sub, tensor_bytes, constants))
+        peak = max(peak, total + inner)
+        for name in (*node.inputs, *node.outputs):
+            if name in live and last_use.get(name, -1) <= i:
+                total -= live.pop(name)
+        for _, sub in node.subgraphs:
+            for name in sub.outer_names:
+                if name in live and last_use.get(name, -1) <= i:
+                    total -= live.pop(name)
+    return peak

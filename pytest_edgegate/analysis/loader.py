@@ -1,0 +1,360 @@
+"""Read an ``.onnx`` file safely: size limit, parse, external data, checker.
+
+A CI gate reads model files that come from pull requests, so loading is defensive:
+
+* the size limit is checked with ``stat`` before a byte is read;
+* external data locations are validated as paths only (absolute, ``..`` and anything that
+  resolves through symlinks outside the model's folder are refused) and are never opened:
+  existence and size come from ``stat``.  The analysis needs tensor dims, not weight bytes,
+  so external tensors stay unloaded;
+* ``onnx.checker`` runs on an in-memory copy whose external tensors are replaced by empty
+  stand-ins.  Checking a proto otherwise makes the checker resolve external locations
+  against the *current directory*, which rejects valid models (a quirk, not a model defect).
+
+Every problem is a :class:`~pytest_edgegate.errors.ModelError` naming the file and saying
+what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import stat
+from collections.abc import Iterator
+
+import onnx
+from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
+
+from ..errors import ModelError
+from .dtypes import nbytes
+from .model import LoadedModel
+
+_ML_DOMAIN = "ai.onnx.ml"
+_UNCHECKED_ML_DOMAIN = "edgegate.unchecked.ai.onnx.ml"
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def load_model(
+    path: str | os.PathLike[str], *, max_bytes: int = 2_000_000_000, check: bool = True
+) -> LoadedModel:
+    """Read, validate and return the model at ``path`` (external tensors left unloaded).
+
+    ``max_bytes`` bounds the ``.onnx`` file itself; a larger file is refused before it is
+    opened.  ``check`` runs ``onnx.checker`` (tolerating the checker's known quirks on
+    ``ai.onnx.ml`` models and on IR versions newer than the installed onnx, with a warning).
+    """
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise ModelError(
+            repr(path),
+            f"expected a path to an .onnx file (str or os.PathLike), got {type(path).__name__}",
+        ) from None
+    if not isinstance(p, str):
+        p = os.fsdecode(p)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise ModelError(p, "no such file; expected an ONNX model file (.onnx)") from None
+    except OSError as exc:
+        raise ModelError(p, f"cannot access the model file: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelError(p, "is a directory; expected an ONNX model file (.onnx)")
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelError(p, "is not a regular file; expected an ONNX model file (.onnx)")
+    if st.st_size > max_bytes:
+        raise ModelError(
+            p,
+            f"model file is {st.st_size:,} bytes, over the limit of {max_bytes:,} bytes "
+            "(max_bytes); refused without reading it",
+        )
+    if st.st_size == 0:
+        raise ModelError(p, "is empty; expected an ONNX model (a serialized ModelProto)")
+    try:
+        with open(p, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ModelError(p, f"cannot read the model file: {exc.strerror}") from None
+    if len(data) > max_bytes:  # the file grew after stat
+        raise ModelError(p, f"model file is over the limit of {max_bytes:,} bytes (max_bytes)")
+
+    proto = parse_model_bytes(data, p)
+    base_dir = os.path.dirname(os.path.abspath(p))
+    external_files, external_bytes = validate_external_data(proto, base_dir, p)
+    warnings: list[str] = []
+    if check:
+        run_checker(proto, p, warnings)
+    return LoadedModel(
+        path=p,
+        proto=proto,
+        file_bytes=len(data) + external_bytes,
+        sha256=hashlib.sha256(data).hexdigest(),
+        external_files=external_files,
+        name=os.path.basename(p),
+        warnings=tuple(warnings),
+    )
+
+
+def parse_model_bytes(data: bytes, source: str) -> ModelProto:
+    """Parse serialized bytes into a ``ModelProto`` or say why they are not one."""
+    try:
+        proto = onnx.load(io.BytesIO(data), load_external_data=False)
+    except Exception as exc:  # DecodeError, or RuntimeError from some protobuf backends
+        # A serialized ModelProto starts with its ir_version field (tag 0x08).
+        looks_onnx = data[:1] == b"\x08"
+        what = (
+            "looks like an ONNX model but cannot be parsed: the file is truncated or corrupt"
+            if looks_onnx
+            else "is not an ONNX model: the bytes do not parse as a protobuf ModelProto"
+        )
+        raise ModelError(source, f"{what} ({type(exc).__name__}: {exc})") from None
+    # Protobuf parsing is lenient: arbitrary bytes can decode as unknown fields.
+    if proto.ir_version <= 0 or not proto.HasField("graph"):
+        raise ModelError(
+            source,
+            "is not an ONNX model: it has no ir_version or no graph "
+            "(expected a serialized onnx ModelProto)",
+        )
+    return proto
+
+
+# ----------------------------------------------------------------------------- external data
+
+
+def iter_graph_tensors(graph: GraphProto) -> Iterator[TensorProto]:
+    """Every tensor stored in ``graph``: initializers and node attributes, subgraphs included."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    for node in graph.node:
+        yield from _iter_attribute_tensors(node.attribute)
+
+
+def _iter_attribute_tensors(attributes) -> Iterator[TensorProto]:
+    for attr in attributes:
+        kind = attr.type
+        if kind == AttributeProto.TENSOR:
+            yield attr.t
+        elif kind == AttributeProto.TENSORS:
+            yield from attr.tensors
+        elif kind == AttributeProto.SPARSE_TENSOR:
+            yield attr.sparse_tensor.values
+            yield attr.sparse_tensor.indices
+        elif kind == AttributeProto.GRAPH:
+            yield from iter_graph_tensors(attr.g)
+        elif kind == AttributeProto.GRAPHS:
+            for g in attr.graphs:
+                yield from iter_graph_tensors(g)
+
+
+def iter_model_tensors(proto: ModelProto) -> Iterator[TensorProto]:
+    """Every tensor of the model, including those inside model-local functions."""
+    yield from iter_graph_tensors(proto.graph)
+    for function in proto.functions:
+        for node in function.node:
+            yield from _iter_attribute_tensors(node.attribute)
+
+
+def external_info(tensor: TensorProto) -> dict[str, str]:
+    return {entry.key: entry.value for entry in tensor.external_data}
+
+
+def resolve_external_location(location: str, base_dir: str, tensor: str, source: str) -> str:
+    """The real path of an external data file, after refusing unsafe locations.
+
+    Only string checks and ``os.path.realpath`` (which follows symlinks without opening the
+    target) are used, so a refused location is never opened.
+    """
+    if not location:
+        raise ModelError(source, f"external data of tensor '{tensor}' has no location")
+    if os.path.isabs(location) or location.startswith(("/", "\\")) or _DRIVE.match(location):
+        raise ModelError(
+            source,
+            f"external data location '{location}' of tensor '{tensor}' is an absolute "
+            "path; expected a path relative to the model's folder. Refused, not opened",
+        )
+    if ".." in re.split(r"[\\/]", location):
+        raise ModelError(
+            source,
+            f"external data location '{location}' of tensor '{tensor}' contains '..'; "
+            "expected a file inside the model's folder. Refused, not opened",
+        )
+    real_base = os.path.realpath(base_dir)
+    real = os.path.realpath(os.path.join(base_dir, location))
+    if os.path.commonpath([real, real_base]) != real_base:
+        raise ModelError(
+            source,
+            f"external data location '{location}' of tensor '{tensor}' resolves "
+            f"(following symlinks) to '{real}', outside the model's folder '{real_base}'. "
+            "Refused, not opened",
+        )
+    return real
+
+
+def validate_external_data(
+    proto: ModelProto, base_dir: str, source: str
+) -> tuple[tuple[str, ...], int]:
+    """Check every external tensor's file (location, existence, size) without opening it.
+
+    Returns the external files (as written in the model, one per distinct file) and their
+    total size in bytes.
+    """
+    sizes: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for tensor in iter_model_tensors(proto):
+        if tensor.data_location != TensorProto.EXTERNAL:
+            continue
+        info = external_info(tensor)
+        location = info.get("location", "")
+        real = resolve_external_location(location, base_dir, tensor.name, source)
+        if real not in sizes:
+            try:
+                st = os.stat(real)
+            except OSError:
+                raise ModelError(
+                    source,
+                    f"external data file '{location}' of tensor '{tensor.name}' is "
+                    f"missing; expected it next to the model in '{base_dir}'",
+                ) from None
+            if not stat.S_ISREG(st.st_mode):
+                raise ModelError(
+                    source,
+                    f"external data location '{location}' of tensor '{tensor.name}' "
+                    "is not a regular file",
+                )
+            sizes[real] = st.st_size
+            names[real] = location
+        try:
+            offset = int(info.get("offset", "0") or 0)
+            length = int(info["length"]) if info.get("length") else None
+        except ValueError:
+            raise ModelError(
+                source,
+                f"external data of tensor '{tensor.name}' has a non-integer offset or length",
+            ) from None
+        if length is None:
+            elements = 1
+            for d in tensor.dims:
+                elements *= d
+            length = nbytes(elements, tensor.data_type)
+        if offset < 0 or offset + length > sizes[real]:
+            raise ModelError(
+                source,
+                f"external data file '{location}' is {sizes[real]:,} bytes but tensor "
+                f"'{tensor.name}' needs bytes {offset:,}..{offset + length:,}: the file is "
+                "truncated or does not belong to this model",
+            )
+    files = tuple(sorted(names.values()))
+    return files, sum(sizes.values())
+
+
+def read_external_tensor(tensor: TensorProto, base_dir: str, max_bytes: int) -> bytes | None:
+    """Raw bytes of a small external tensor (shape data the analysis must see), else None.
+
+    Used only for integer tensors of a few elements (a ``Reshape`` target shape, a ``Loop``
+    trip count) whose location ``validate_external_data`` has already accepted.
+    """
+    info = external_info(tensor)
+    try:
+        real = resolve_external_location(info.get("location", ""), base_dir, tensor.name, "")
+        offset = int(info.get("offset", "0") or 0)
+        elements = 1
+        for d in tensor.dims:
+            elements *= d
+        length = int(info["length"]) if info.get("length") else nbytes(elements, tensor.data_type)
+        if length > max_bytes:
+            return None
+        with open(real, "rb") as f:
+            f.seek(offset)
+            data = f.read(length)
+    except (ModelError, OSError, ValueError):
+        return None
+    return data if len(data) == length else None
+
+
+# ----------------------------------------------------------------------------------- checker
+
+
+def _checker_copy(proto: ModelProto) -> ModelProto:
+    """The proto to check: external tensors replaced by empty stand-ins (see module doc)."""
+    if not any(t.data_location == TensorProto.EXTERNAL for t in iter_model_tensors(proto)):
+        return proto
+    copy = ModelProto()
+    copy.CopyFrom(proto)
+    for tensor in iter_model_tensors(copy):
+        if tensor.data_location == TensorProto.EXTERNAL:
+            tensor.data_location = TensorProto.DEFAULT
+            del tensor.external_data[:]
+            if tensor.dims:
+                tensor.dims[0] = 0
+            else:
+                tensor.dims.append(0)
+            tensor.raw_data = b""
+    return copy
+
+
+def _iter_all_nodes(graph: GraphProto):
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.type == AttributeProto.GRAPH:
+                yield from _iter_all_nodes(attr.g)
+            elif attr.type == AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    yield from _iter_all_nodes(g)
+
+
+def _relaxed_copy(proto: ModelProto) -> tuple[ModelProto | None, list[str]]:
+    """A copy without the checker's known quirks, and what was relaxed (None if nothing).
+
+    * ``ai.onnx.ml`` nodes: the checker validates them against its own, possibly older,
+      registry (e.g. onnx 1.14 knows ``ai.onnx.ml`` up to opset 3 while converters emit 4),
+      so they are moved to a private domain the checker skips; onnxruntime remains the judge
+      of those operators.
+    * an IR version newer than the installed onnx: checked as the newest it knows.
+    """
+    notes: list[str] = []
+    copy = ModelProto()
+    copy.CopyFrom(proto)
+    if copy.ir_version > onnx.IR_VERSION:
+        notes.append(f"IR version {copy.ir_version} newer than onnx {onnx.__version__} knows")
+        copy.ir_version = onnx.IR_VERSION
+    ml_nodes = [n for n in _iter_all_nodes(copy.graph) if n.domain == _ML_DOMAIN]
+    for function in copy.functions:
+        ml_nodes.extend(n for n in function.node if n.domain == _ML_DOMAIN)
+    if ml_nodes:
+        notes.append(f"{len(ml_nodes)} ai.onnx.ml node(s)")
+        for node in ml_nodes:
+            node.domain = _UNCHECKED_ML_DOMAIN
+        version = next((o.version for o in copy.opset_import if o.domain == _ML_DOMAIN), 1)
+        copy.opset_import.add(domain=_UNCHECKED_ML_DOMAIN, version=version)
+    return (copy if notes else None), notes
+
+
+def run_checker(proto: ModelProto, source: str, warnings: list[str]) -> None:
+    """Run ``onnx.checker`` without loading external data; tolerate its known quirks."""
+    view = _checker_copy(proto)
+    try:
+        onnx.checker.check_model(view)
+        return
+    except onnx.checker.ValidationError as exc:
+        first = str(exc).strip()
+    except Exception as exc:  # e.g. ValueError for a proto over 2 GB
+        raise ModelError(source, f"cannot be checked by onnx.checker: {exc}") from None
+    relaxed, notes = _relaxed_copy(view)
+    if relaxed is not None:
+        try:
+            onnx.checker.check_model(relaxed)
+        except onnx.checker.ValidationError as exc:
+            first = str(exc).strip()  # an error that remains without the quirks
+        else:
+            warnings.append(
+                f"onnx.checker {onnx.__version__} rejected the model only because of "
+                f"{' and '.join(notes)} ({first.splitlines()[0]}); accepted, onnxruntime "
+                "remains the judge of those parts"
+            )
+            return
+    raise ModelError(source, f"is not a valid ONNX model: onnx.checker says: {first}")

@@ -1,0 +1,904 @@
+"""Shape rules for the tensors ONNX shape inference leaves without a shape.
+
+ONNX infers nothing for custom domains (``com.microsoft`` fused and QLinear operators), often
+leaves ``Loop``/``Scan`` bodies untyped, and older onnx releases miss some cases of the
+light models (``Reshape`` whose target is an initializer listed as an IR 3 input,
+``ConstantOfShape`` outputs).  These rules cover the operators that matter for cost; an
+operator without a rule simply keeps an unknown shape and the analysis says so.
+
+Each rule takes the node, its input types and the constant store, and returns one type per
+output (or None where it cannot tell).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from onnx import TensorProto
+
+from .consts import ConstStore
+from .graph import GraphView, NodeRec, op_names
+from .shapes import NON_TENSOR, TType, Types
+
+Shape = tuple[int, ...]
+Rule = Callable[[NodeRec, list, ConstStore], list]
+
+BOOL = TensorProto.BOOL
+INT64 = TensorProto.INT64
+INT32 = TensorProto.INT32
+FLOAT = TensorProto.FLOAT
+
+
+def _s(t: TType | None) -> Shape | None:
+    return t[0] if t is not None else None
+
+
+def _e(t: TType | None) -> int:
+    return t[1] if t is not None else 0
+
+
+def _in(ins: list, i: int) -> TType | None:
+    return ins[i] if i < len(ins) else None
+
+
+def broadcast(*shapes: Shape | None) -> Shape | None:
+    """Numpy-style broadcast of shapes; None if any is unknown or they do not broadcast."""
+    if any(s is None for s in shapes):
+        return None
+    rank = max(len(s) for s in shapes)  # type: ignore[arg-type]
+    out = []
+    for axis in range(rank):
+        size = 1
+        for s in shapes:
+            k = axis - (rank - len(s))  # type: ignore[arg-type]
+            if k < 0:
+                continue
+            d = s[k]  # type: ignore[index]
+            if d == 1:
+                continue
+            if size not in (1, d):
+                return None
+            size = d
+        out.append(size)
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------ rule makers
+
+
+def _same(elem_from: int | None = None, out_elem: int | None = None, n_out: int = 1) -> Rule:
+    """Output(s) shaped like input 0; dtype from an input, a fixed type, or input 0."""
+
+    def rule(node, ins, consts):
+        shape = _s(_in(ins, 0))
+        if out_elem is not None:
+            elem = out_elem
+        elif elem_from is not None:
+            elem = _e(_in(ins, elem_from)) or _e(_in(ins, 0))
+        else:
+            elem = _e(_in(ins, 0))
+        return [(shape, elem)] * n_out
+
+    return rule
+
+
+def _bcast(
+    indices: tuple[int, ...] | None = None, out_elem: int | None = None, elem_from: int = 0
+) -> Rule:
+    """Numpy broadcast of the chosen inputs (all by default)."""
+
+    def rule(node, ins, consts):
+        chosen = range(len(ins)) if indices is None else indices
+        shapes = [_s(_in(ins, i)) for i in chosen]
+        shape = broadcast(*shapes) if shapes else None
+        elem = out_elem if out_elem is not None else _e(_in(ins, elem_from))
+        return [(shape, elem)]
+
+    return rule
+
+
+def _cast(node, ins, consts):
+    return [(_s(_in(ins, 0)), int(node.attr("to", 0)))]
+
+
+def _castlike(node, ins, consts):
+    return [(_s(_in(ins, 0)), _e(_in(ins, 1)))]
+
+
+def _dropout(node, ins, consts):
+    shape = _s(_in(ins, 0))
+    return [(shape, _e(_in(ins, 0))), (shape, BOOL)]
+
+
+def _quantize(node, ins, consts):
+    zp = _in(ins, 2)
+    elem = _e(zp) or int(node.attr("output_dtype", 0) or 0) or TensorProto.UINT8
+    return [(_s(_in(ins, 0)), elem)]
+
+
+def _dequantize(node, ins, consts):
+    return [(_s(_in(ins, 0)), _e(_in(ins, 1)) or FLOAT)]
+
+
+def _dynamic_quantize(node, ins, consts):
+    return [(_s(_in(ins, 0)), TensorProto.UINT8), ((), FLOAT), ((), TensorProto.UINT8)]
+
+
+# --- convolution and pooling
+
+
+def _spatial_out(node: NodeRec, in_spatial: Shape, kernel: Shape, ceil_mode: bool = False):
+    n = len(in_spatial)
+    strides = node.attr("strides") or [1] * n
+    dilations = node.attr("dilations") or [1] * n
+    pads = node.attr("pads") or [0] * (2 * n)
+    auto_pad = node.attr("auto_pad", "NOTSET")
+    out = []
+    for i in range(n):
+        s, d, k, x = strides[i], dilations[i], kernel[i], in_spatial[i]
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+            out.append(-(-x // s))
+        elif auto_pad == "VALID":
+            out.append((x - d * (k - 1) - 1) // s + 1)
+        else:
+            span = x + pads[i] + pads[i + n] - d * (k - 1) - 1
+            o = (-(-span // s) if ceil_mode else span // s) + 1
+            if ceil_mode and (o - 1) * s >= x + pads[i]:
+                o -= 1  # the last window must start inside the input or its left padding
+            out.append(o)
+    return tuple(out)
+
+
+def _conv_like(
+    x_index: int, w_index: int, out_elem_from: int | None = None, out_elem: int | None = None
+) -> Rule:
+    def rule(node, ins, consts):
+        x, w = _s(_in(ins, x_index)), _s(_in(ins, w_index))
+        if out_elem is not None:
+            elem = out_elem
+        elif out_elem_from is not None:
+            elem = _e(_in(ins, out_elem_from))
+        else:
+            elem = _e(_in(ins, x_index))
+        if x is None or w is None or len(x) < 3:
+            return [(None, elem)]
+        kernel = tuple(node.attr("kernel_shape") or w[2:])
+        return [((x[0], w[0]) + _spatial_out(node, x[2:], kernel), elem)]
+
+    return rule
+
+
+def _conv_transpose(node, ins, consts):
+    x, w = _s(_in(ins, 0)), _s(_in(ins, 1))
+    elem = _e(_in(ins, 0))
+    if x is None or w is None or len(x) < 3:
+        return [(None, elem)]
+    n = len(x) - 2
+    group = node.attr("group", 1)
+    kernel = node.attr("kernel_shape") or list(w[2:])
+    out_shape = node.attr("output_shape")
+    if out_shape:
+        spatial = tuple(out_shape[-n:])
+    else:
+        strides = node.attr("strides") or [1] * n
+        dilations = node.attr("dilations") or [1] * n
+        out_pad = node.attr("output_padding") or [0] * n
+        pads = node.attr("pads") or [0] * (2 * n)
+        auto_pad = node.attr("auto_pad", "NOTSET")
+        spatial = tuple(
+            x[2 + i] * strides[i]
+            if auto_pad in ("SAME_UPPER", "SAME_LOWER")
+            else strides[i] * (x[2 + i] - 1)
+            + out_pad[i]
+            + (kernel[i] - 1) * dilations[i]
+            + 1
+            - pads[i]
+            - pads[i + n]
+            for i in range(n)
+        )
+    return [((x[0], w[1] * group) + spatial, elem)]
+
+
+def _pool(x_index: int = 0, with_indices: bool = False) -> Rule:
+    def rule(node, ins, consts):
+        x = _s(_in(ins, x_index))
+        elem = _e(_in(ins, x_index))
+        kernel = node.attr("kernel_shape")
+        if x is None or len(x) < 3 or not kernel:
+            out = (None, elem)
+        else:
+            ceil_mode = bool(node.attr("ceil_mode", 0))
+            out = (x[:2] + _spatial_out(node, x[2:], tuple(kernel), ceil_mode), elem)
+        return [out, (out[0], INT64)] if with_indices else [out]
+
+    return rule
+
+
+def _global_pool(x_index: int = 0) -> Rule:
+    def rule(node, ins, consts):
+        x = _s(_in(ins, x_index))
+        elem = _e(_in(ins, x_index))
+        if x is None or len(x) < 3:
+            return [(None, elem)]
+        if node.attr("channels_last", 0):
+            return [((x[0],) + (1,) * (len(x) - 2) + (x[-1],), elem)]
+        return [(x[:2] + (1,) * (len(x) - 2), elem)]
+
+    return rule
+
+
+# --- matrix products
+
+
+def matmul_shape(a: Shape | None, b: Shape | None) -> Shape | None:
+    if a is None or b is None or not a or not b:
+        return None
+    a1, b1 = len(a) == 1, len(b) == 1
+    a2 = (1,) + a if a1 else a
+    b2 = b + (1,) if b1 else b
+    if a2[-1] != b2[-2]:
+        return None
+    batch = broadcast(a2[:-2], b2[:-2])
+    if batch is None:
+        return None
+    out = batch + (a2[-2], b2[-1])
+    if a1:
+        out = out[:-2] + out[-1:]
+    if b1:
+        out = out[:-1]
+    return out
+
+
+def _matmul(
+    a_index: int = 0,
+    b_index: int = 1,
+    out_elem_from: int | None = None,
+    out_elem: int | None = None,
+) -> Rule:
+    def rule(node, ins, consts):
+        a, b = _s(_in(ins, a_index)), _s(_in(ins, b_index))
+        if node.attr("transA", 0) and a is not None and len(a) >= 2:
+            a = a[:-2] + (a[-1], a[-2])
+        if node.attr("transB", 0) and b is not None and len(b) >= 2:
+            b = b[:-2] + (b[-1], b[-2])
+        if out_elem is not None:
+            elem = out_elem
+        elif out_elem_from is not None:
+            elem = _e(_in(ins, out_elem_from))
+        else:
+            elem = _e(_in(ins, a_index))
+        return [(matmul_shape(a, b), elem)]
+
+    return rule
+
+
+def _gemm(node, ins, consts):
+    a, b = _s(_in(ins, 0)), _s(_in(ins, 1))
+    elem = _e(_in(ins, 0))
+    if a is None or b is None or len(a) != 2 or len(b) != 2:
+        return [(None, elem)]
+    m = a[1] if node.attr("transA", 0) else a[0]
+    n = b[0] if node.attr("transB", 0) else b[1]
+    return [((m, n), elem)]
+
+
+def _matmul_nbits(node, ins, consts):
+    a = _s(_in(ins, 0))
+    n = node.attr("N")
+    return [((a[:-1] + (n,)) if a is not None and n else None, _e(_in(ins, 0)))]
+
+
+def _ms_attention(node, ins, consts):
+    x, w = _s(_in(ins, 0)), _s(_in(ins, 1))
+    elem = _e(_in(ins, 0))
+    sizes = node.attr("qkv_hidden_sizes")
+    if x is None or len(x) != 3:
+        return [(None, elem)]
+    if sizes:
+        hidden = sizes[2]
+    elif w is not None and len(w) == 2:
+        hidden = w[1] // 3
+    else:
+        return [(None, elem)]
+    return [((x[0], x[1], hidden), elem)]
+
+
+def _ms_mha(node, ins, consts):
+    q, v = _s(_in(ins, 0)), _s(_in(ins, 2))
+    elem = _e(_in(ins, 0))
+    if q is None or len(q) != 3:
+        return [(None, elem)]
+    hidden = q[2]
+    if v is not None and len(v) == 3:
+        hidden = v[2]
+    elif v is not None and len(v) == 4:
+        hidden = v[1] * v[3]
+    return [((q[0], q[1], hidden), elem)]
+
+
+def _rnn(gates: int, with_cell: bool) -> Rule:
+    def rule(node, ins, consts):
+        x, w = _s(_in(ins, 0)), _s(_in(ins, 1))
+        elem = _e(_in(ins, 0))
+        if x is None or w is None or len(x) != 3 or len(w) != 3:
+            return [(None, elem)] * (3 if with_cell else 2)
+        dirs, hidden = w[0], w[1] // gates
+        if node.attr("layout", 0):
+            batch, seq = x[0], x[1]
+            y, yh = (batch, seq, dirs, hidden), (batch, dirs, hidden)
+        else:
+            seq, batch = x[0], x[1]
+            y, yh = (seq, dirs, batch, hidden), (dirs, batch, hidden)
+        outs = [(y, elem), (yh, elem)]
+        if with_cell:
+            outs.append((yh, elem))
+        return outs
+
+    return rule
+
+
+# --- data movement
+
+
+def _reshape(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    target = consts.ints(node.inputs[1]) if len(node.inputs) > 1 else node.attr("shape")
+    if target is None:
+        return [(None, elem)]
+    allowzero = node.attr("allowzero", 0)
+    out = []
+    for i, d in enumerate(target):
+        if d == 0 and not allowzero:
+            if x is None or i >= len(x):
+                return [(None, elem)]
+            out.append(x[i])
+        else:
+            out.append(d)
+    if -1 in out:
+        if x is None:
+            return [(None, elem)]
+        known = math.prod(d for d in out if d != -1)
+        total = math.prod(x)
+        if known == 0 or total % known:
+            return [(None, elem)]
+        out[out.index(-1)] = total // known
+    return [(tuple(out), elem)]
+
+
+def _flatten(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    if x is None:
+        return [(None, elem)]
+    axis = node.attr("axis", 1)
+    if axis < 0:
+        axis += len(x)
+    return [((math.prod(x[:axis]), math.prod(x[axis:])), elem)]
+
+
+def _transpose(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    if x is None:
+        return [(None, elem)]
+    perm = node.attr("perm") or list(range(len(x)))[::-1]
+    return [(tuple(x[p] for p in perm), elem)]
+
+
+def _concat_shapes(shapes: list[Shape | None], axis: int) -> Shape | None:
+    if not shapes or any(s is None for s in shapes):
+        return None
+    first = shapes[0]
+    rank = len(first)  # type: ignore[arg-type]
+    if axis < 0:
+        axis += rank
+    total = sum(s[axis] for s in shapes)  # type: ignore[index]
+    return first[:axis] + (total,) + first[axis + 1 :]  # type: ignore[index]
+
+
+def _concat(node, ins, consts):
+    shapes = [_s(t) for t, n in zip(ins, node.inputs, strict=False) if n]
+    return [(_concat_shapes(shapes, node.attr("axis", 0)), _e(_in(ins, 0)))]
+
+
+def _qlinear_concat(node, ins, consts):
+    shapes = [_s(ins[i]) for i in range(2, len(ins), 3)]
+    return [(_concat_shapes(shapes, node.attr("axis", 0)), _e(_in(ins, 1)) or _e(_in(ins, 2)))]
+
+
+def _axes(node: NodeRec, consts: ConstStore, index: int = 1) -> list[int] | None:
+    axes = node.attr("axes")
+    if axes is None and len(node.inputs) > index and node.inputs[index]:
+        axes = consts.ints(node.inputs[index])
+        if axes is None:
+            return None
+    return list(axes) if axes is not None else []
+
+
+def _unsqueeze(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    axes = _axes(node, consts)
+    if x is None or axes is None:
+        return [(None, elem)]
+    rank = len(x) + len(axes)
+    axes = sorted(a + rank if a < 0 else a for a in axes)
+    out = list(x)
+    for a in axes:
+        out.insert(a, 1)
+    return [(tuple(out), elem)]
+
+
+def _squeeze(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    axes = _axes(node, consts)
+    if x is None or axes is None:
+        return [(None, elem)]
+    if not axes:
+        return [(tuple(d for d in x if d != 1), elem)]
+    drop = {a + len(x) if a < 0 else a for a in axes}
+    return [(tuple(d for i, d in enumerate(x) if i not in drop), elem)]
+
+
+def _constant_of_shape(node, ins, consts):
+    value = node.attributes.get("value")
+    elem = value.t.data_type if value is not None else FLOAT
+    dims = consts.ints(node.inputs[0]) if node.inputs else None
+    if dims is None:
+        shape_in = _s(_in(ins, 0))
+        if shape_in == (0,):
+            return [((), elem)]
+        return [(None, elem)]
+    return [(tuple(dims), elem)]
+
+
+def _shape_op(node, ins, consts):
+    x = _s(_in(ins, 0))
+    if x is None:
+        return [(None, INT64)]
+    start = node.attr("start", 0)
+    end = node.attr("end", len(x))
+    return [((len(x[start:end]),), INT64)]
+
+
+def _size(node, ins, consts):
+    return [((), INT64)]
+
+
+def _gather(node, ins, consts):
+    x, idx = _s(_in(ins, 0)), _s(_in(ins, 1))
+    elem = _e(_in(ins, 0))
+    if x is None or idx is None:
+        return [(None, elem)]
+    axis = node.attr("axis", 0)
+    if axis < 0:
+        axis += len(x)
+    return [(x[:axis] + idx + x[axis + 1 :], elem)]
+
+
+def _reduce(node, ins, consts, out_elem: int | None = None):
+    x = _s(_in(ins, 0))
+    elem = out_elem if out_elem is not None else _e(_in(ins, 0))
+    if x is None:
+        return [(None, elem)]
+    if node.op_type in ("ArgMax", "ArgMin"):
+        axes = [node.attr("axis", 0)]
+    else:
+        axes = _axes(node, consts)
+        if axes is None:
+            return [(None, elem)]
+        if not axes:
+            if node.attr("noop_with_empty_axes", 0):
+                return [(x, elem)]
+            axes = list(range(len(x)))
+    keep = node.attr("keepdims", 1)
+    axes_set = {a + len(x) if a < 0 else a for a in axes}
+    out = []
+    for i, d in enumerate(x):
+        if i in axes_set:
+            if keep:
+                out.append(1)
+        else:
+            out.append(d)
+    return [(tuple(out), elem)]
+
+
+def _arg(node, ins, consts):
+    return _reduce(node, ins, consts, out_elem=INT64)
+
+
+def _expand(node, ins, consts):
+    target = consts.ints(node.inputs[1]) if len(node.inputs) > 1 else None
+    elem = _e(_in(ins, 0))
+    if target is None:
+        return [(None, elem)]
+    return [(broadcast(_s(_in(ins, 0)), tuple(target)), elem)]
+
+
+def _tile(node, ins, consts):
+    x = _s(_in(ins, 0))
+    reps = consts.ints(node.inputs[1]) if len(node.inputs) > 1 else None
+    elem = _e(_in(ins, 0))
+    if x is None or reps is None or len(reps) != len(x):
+        return [(None, elem)]
+    return [(tuple(d * r for d, r in zip(x, reps, strict=False)), elem)]
+
+
+def _pad(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    pads = node.attr("pads")
+    if pads is None and len(node.inputs) > 1:
+        pads = consts.ints(node.inputs[1])
+    if x is None or pads is None:
+        return [(None, elem)]
+    axes = consts.ints(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+    axes = axes if axes is not None else list(range(len(x)))
+    out = list(x)
+    k = len(axes)
+    if len(pads) != 2 * k:
+        return [(None, elem)]
+    for i, a in enumerate(axes):
+        out[a] += pads[i] + pads[i + k]
+    return [(tuple(out), elem)]
+
+
+def _resize(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    if x is None:
+        return [(None, elem)]
+    if node.op_type == "Upsample":
+        scales = node.attr("scales")
+        if scales is None and len(node.inputs) > 1:
+            v = consts.value(node.inputs[1])
+            scales = None if v is None else [float(s) for s in v.reshape(-1)]
+        if scales is None or len(scales) != len(x):
+            return [(None, elem)]
+        return [(tuple(int(math.floor(d * s)) for d, s in zip(x, scales, strict=False)), elem)]
+    sizes = consts.ints(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+    if sizes is not None and len(sizes) == len(x):
+        return [(tuple(sizes), elem)]
+    if len(node.inputs) > 2 and node.inputs[2]:
+        v = consts.value(node.inputs[2])
+        if v is not None and v.size == len(x):
+            return [
+                (
+                    tuple(
+                        int(math.floor(d * float(s)))
+                        for d, s in zip(x, v.reshape(-1), strict=False)
+                    ),
+                    elem,
+                )
+            ]
+    return [(None, elem)]
+
+
+def _split(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    n = len(node.outputs)
+    if x is None:
+        return [(None, elem)] * n
+    axis = node.attr("axis", 0)
+    if axis < 0:
+        axis += len(x)
+    split = node.attr("split")
+    if split is None and len(node.inputs) > 1 and node.inputs[1]:
+        split = consts.ints(node.inputs[1])
+    if split is None:
+        size = x[axis]
+        chunk = -(-size // n)
+        split = [min(chunk, size - i * chunk) for i in range(n)]
+    if len(split) != n:
+        return [(None, elem)] * n
+    return [(x[:axis] + (s,) + x[axis + 1 :], elem) for s in split]
+
+
+def _slice(node, ins, consts):
+    x = _s(_in(ins, 0))
+    elem = _e(_in(ins, 0))
+    if x is None:
+        return [(None, elem)]
+    if len(node.inputs) > 1:
+        starts = consts.ints(node.inputs[1])
+        ends = consts.ints(node.inputs[2]) if len(node.inputs) > 2 else None
+        axes = consts.ints(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
+        steps = consts.ints(node.inputs[4]) if len(node.inputs) > 4 and node.inputs[4] else None
+    else:
+        starts, ends, axes, steps = node.attr("starts"), node.attr("ends"), node.attr("axes"), None
+    if starts is None or ends is None:
+        return [(None, elem)]
+    axes = axes if axes is not None else list(range(len(starts)))
+    steps = steps if steps is not None else [1] * len(starts)
+    out = list(x)
+    for s, e, a, st in zip(starts, ends, axes, steps, strict=False):
+        if a < 0:
+            a += len(x)
+        out[a] = len(range(*slice(s, e, st).indices(x[a])))
+    return [(tuple(out), elem)]
+
+
+def _constant(node, ins, consts):
+    from .consts import constant_node_type
+
+    shape, elem, _ = constant_node_type(node.attributes)
+    return [(shape, elem)]
+
+
+def _non_tensor(node, ins, consts):
+    return [(None, NON_TENSOR)] * len(node.outputs)
+
+
+def _tree_classifier(node, ins, consts):
+    x = _s(_in(ins, 0))
+    labels = node.attr("classlabels_int64s") or node.attr("classlabels_strings") or []
+    label_elem = INT64 if node.attr("classlabels_int64s") else TensorProto.STRING
+    if x is None:
+        return [(None, label_elem), (None, FLOAT)]
+    n = x[0] if x else 1
+    return [((n,), label_elem), ((n, len(labels)), FLOAT)]
+
+
+def _regressor(node, ins, consts):
+    x = _s(_in(ins, 0))
+    targets = node.attr("n_targets", 1)
+    return [((x[0], targets) if x else None, FLOAT)]
+
+
+_UNARY = op_names(
+    "Abs Neg Sqrt Reciprocal Exp Log Ceil Floor Round Sign Erf Sin Cos Tan Asin Acos Atan "
+    "Sinh Cosh Tanh Asinh Acosh Atanh Relu LeakyRelu Sigmoid HardSigmoid HardSwish Elu "
+    "Selu Celu Softplus Softsign ThresholdedRelu Gelu Mish Swish Shrink Identity Clip "
+    "Softmax LogSoftmax Hardmax LRN BatchNormalization InstanceNormalization "
+    "GroupNormalization LayerNormalization LpNormalization MeanVarianceNormalization "
+    "RMSNormalization CumSum BitwiseNot DepthToSpace SpaceToDepth ReverseSequence Trilu"
+)
+_BINARY = op_names(
+    "Add Sub Mul Div Pow Max Min Sum Mean PRelu Mod BitShift BitwiseAnd BitwiseOr BitwiseXor"
+)
+_COMPARE = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor"]
+
+RULES: dict[tuple[str, str], Rule] = {}
+for _op in _UNARY:
+    RULES[("", _op)] = _same()
+for _op in _BINARY:
+    RULES[("", _op)] = _bcast()
+for _op in _COMPARE:
+    RULES[("", _op)] = _bcast(out_elem=BOOL)
+RULES.update(
+    {
+        ("", "Not"): _same(out_elem=BOOL),
+        ("", "IsNaN"): _same(out_elem=BOOL),
+        ("", "IsInf"): _same(out_elem=BOOL),
+        ("", "Where"): _bcast(indices=(0, 1, 2), elem_from=1),
+        ("", "Cast"): _cast,
+        ("", "CastLike"): _castlike,
+        ("", "Dropout"): _dropout,
+        ("", "QuantizeLinear"): _quantize,
+        ("", "DequantizeLinear"): _dequantize,
+        ("", "DynamicQuantizeLinear"): _dynamic_quantize,
+        ("", "Conv"): _conv_like(0, 1),
+        ("", "ConvInteger"): _conv_like(0, 1, out_elem=INT32),
+        ("", "QLinearConv"): _conv_like(0, 3, out_elem_from=7),
+        ("", "ConvTranspose"): _conv_transpose,
+        ("", "MaxPool"): _pool(with_indices=True),
+        ("", "AveragePool"): _pool(),
+        ("", "LpPool"): _pool(),
+        ("", "GlobalAveragePool"): _global_pool(),
+        ("", "GlobalMaxPool"): _global_pool(),
+        ("", "GlobalLpPool"): _global_pool(),
+        ("", "Gemm"): _gemm,
+        ("", "MatMul"): _matmul(),
+        ("", "MatMulInteger"): _matmul(out_elem=INT32),
+        ("", "QLinearMatMul"): _matmul(0, 3, out_elem_from=7),
+        ("", "LSTM"): _rnn(4, True),
+        ("", "GRU"): _rnn(3, False),
+        ("", "RNN"): _rnn(1, False),
+        ("", "Reshape"): _reshape,
+        ("", "Flatten"): _flatten,
+        ("", "Transpose"): _transpose,
+        ("", "Concat"): _concat,
+        ("", "Unsqueeze"): _unsqueeze,
+        ("", "Squeeze"): _squeeze,
+        ("", "ConstantOfShape"): _constant_of_shape,
+        ("", "Constant"): _constant,
+        ("", "Shape"): _shape_op,
+        ("", "Size"): _size,
+        ("", "Gather"): _gather,
+        ("", "Expand"): _expand,
+        ("", "Tile"): _tile,
+        ("", "Pad"): _pad,
+        ("", "Resize"): _resize,
+        ("", "Upsample"): _resize,
+        ("", "Split"): _split,
+        ("", "Slice"): _slice,
+        ("", "ArgMax"): _arg,
+        ("", "ArgMin"): _arg,
+        ("ai.onnx.ml", "ZipMap"): _non_tensor,
+        ("ai.onnx.ml", "TreeEnsembleClassifier"): _tree_classifier,
+        ("ai.onnx.ml", "LinearClassifier"): _tree_classifier,
+        ("ai.onnx.ml", "SVMClassifier"): _tree_classifier,
+        ("ai.onnx.ml", "TreeEnsembleRegressor"): _regressor,
+        ("ai.onnx.ml", "LinearRegressor"): _regressor,
+        ("ai.onnx.ml", "Scaler"): _same(out_elem=FLOAT),
+        ("ai.onnx.ml", "Normalizer"): _same(out_elem=FLOAT),
+        ("ai.onnx.ml", "Binarizer"): _same(),
+    }
+)
+for _op in op_names(
+    "ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceLogSum "
+    "ReduceLogSumExp ReduceSumSquare"
+):
+    RULES[("", _op)] = _reduce
+
+_MS = "com.microsoft"
+RULES.update(
+    {
+        (_MS, "FusedConv"): _conv_like(0, 1),
+        (_MS, "NhwcConv"): _conv_like(0, 1),
+        (_MS, "QLinearConv"): _conv_like(0, 3, out_elem_from=7),
+        (_MS, "FusedGemm"): _gemm,
+        (_MS, "QGemm"): _gemm,
+        (_MS, "FusedMatMul"): _matmul(),
+        (_MS, "MatMulIntegerToFloat"): _matmul(out_elem=FLOAT),
+        (_MS, "DynamicQuantizeMatMul"): _matmul(out_elem=FLOAT),
+        (_MS, "MatMulNBits"): _matmul_nbits,
+        (_MS, "Attention"): _ms_attention,
+        (_MS, "MultiHeadAttention"): _ms_mha,
+        (_MS, "QLinearAdd"): _bcast(indices=(0, 3), elem_from=0),
+        (_MS, "QLinearMul"): _bcast(indices=(0, 3), elem_from=0),
+        (_MS, "QLinearSigmoid"): _same(),
+        (_MS, "QLinearLeakyRelu"): _same(),
+        (_MS, "QLinearSoftmax"): _same(),
+        (_MS, "QLinearAveragePool"): _pool(),
+        (_MS, "QLinearGlobalAveragePool"): _global_pool(),
+        (_MS, "QLinearConcat"): _qlinear_concat,
+        (_MS, "QuantizeLinear"): _quantize,
+        (_MS, "DequantizeLinear"): _dequantize,
+        (_MS, "Gelu"): _same(),
+        (_MS, "FastGelu"): _same(),
+        (_MS, "BiasGelu"): _same(),
+        (_MS, "QuickGelu"): _same(),
+        (_MS, "BiasAdd"): _same(),
+        (_MS, "SkipLayerNormalization"): _same(),
+        (_MS, "SkipSimplifiedLayerNormalization"): _same(),
+        (_MS, "SimplifiedLayerNormalization"): _same(),
+        (_MS, "LayerNormalization"): _same(),
+    }
+)
+
+
+# ------------------------------------------------------------------------------ completion
+
+
+def complete_types(view: GraphView, tables: dict[int, Types], consts: ConstStore) -> set[str]:
+    """Fill the unknown output types of ``view`` (and subgraphs) with the rules above.
+
+    Returns the names of the main-graph tensors it filled, so the caller can hand them back
+    to ONNX inference for the operators downstream.
+    """
+    types = tables[id(view)]
+    filled: set[str] = set()
+    for node in view.nodes:
+        if node.subgraphs:
+            _complete_control(node, types, tables, consts)
+        missing = [o for o in node.outputs if o and not types.known(o)]
+        if not missing:
+            continue
+        ins = [types.get(i) if i else None for i in node.inputs]
+        outs = None
+        if node.subgraphs:
+            outs = _control_outputs(node, ins, tables, consts)
+        else:
+            rule = RULES.get((node.domain, node.op_type))
+            if rule is not None:
+                try:
+                    outs = rule(node, ins, consts)
+                except Exception:  # a malformed attribute must never crash the analysis
+                    outs = None
+        if not outs:
+            continue
+        for name, t in zip(node.outputs, outs, strict=False):
+            if not name or t is None or types.known(name):
+                continue
+            if t[0] is None and t[1] != NON_TENSOR:
+                old = types.local.get(name)
+                if old is None or not old[1]:
+                    types.local[name] = t  # at least the element type
+                continue
+            if any(d < 0 for d in (t[0] or ())):
+                continue
+            types.local[name] = t
+            filled.add(name)
+    return filled
+
+
+def _complete_control(node: NodeRec, types: Types, tables: dict[int, Types], consts) -> None:
+    """Give a ``Loop``/``Scan`` body the input types its outer inputs imply, then complete it."""
+    ins = [types.get(i) if i else None for i in node.inputs]
+    for attr_name, sub in node.subgraphs:
+        sub_types = tables[id(sub)]
+        formal = [vi.name for vi in sub.proto.input]
+        if node.op_type == "Loop" and attr_name == "body":
+            actual: list[TType | None] = [((), INT64), ((), BOOL)] + ins[2:]
+        elif node.op_type == "Scan" and attr_name == "body":
+            n_scan = node.attr("num_scan_inputs", 0)
+            n_state = len(ins) - n_scan
+            axes = node.attr("scan_input_axes") or [0] * n_scan
+            actual = list(ins[:n_state])
+            for k, t in enumerate(ins[n_state:]):
+                s = _s(t)
+                if s is None:
+                    actual.append((None, _e(t)))
+                    continue
+                a = axes[k] + len(s) if axes[k] < 0 else axes[k]
+                actual.append((s[:a] + s[a + 1 :], _e(t)))
+        else:
+            actual = []
+        for name, t in zip(formal, actual, strict=False):
+            if t is not None and t[0] is not None and not sub_types.known(name):
+                sub_types.local[name] = t
+        complete_types(sub, tables, consts)
+
+
+def loop_trip_count(node: NodeRec, consts: ConstStore) -> int | None:
+    """The constant trip count of a ``Loop`` (an upper bound if a condition can stop it)."""
+    if node.inputs and node.inputs[0]:
+        v = consts.ints(node.inputs[0])
+        if v is not None and len(v) == 1 and 0 <= v[0] < 2**31:
+            return v[0]
+    return None
+
+
+def scan_iterations(node: NodeRec, ins: list) -> int | None:
+    n_scan = node.attr("num_scan_inputs", 0)
+    if n_scan <= 0 or len(ins) < n_scan:
+        return None
+    first = _s(ins[len(ins) - n_scan])
+    axes = node.attr("scan_input_axes") or [0]
+    if first is None:
+        return None
+    a = axes[0] + len(first) if axes[0] < 0 else axes[0]
+    return first[a] if a < len(first) else None
+
+
+def _control_outputs(node: NodeRec, ins: list, tables, consts) -> list | None:
+    subs = dict(node.subgraphs)
+    if node.op_type == "If":
+        branch = subs.get("then_branch") or subs.get("else_branch")
+        if branch is None:
+            return None
+        bt = tables[id(branch)]
+        return [bt.get(vi.name) for vi in branch.proto.output]
+    body = subs.get("body")
+    if body is None:
+        return None
+    bt = tables[id(body)]
+    body_out = [bt.get(vi.name) for vi in body.proto.output]
+    if node.op_type == "Loop":
+        carried = len(node.inputs) - 2
+        trips = loop_trip_count(node, consts)
+        outs = list(body_out[1 : 1 + carried])
+        for t in body_out[1 + carried :]:
+            s = _s(t)
+            outs.append(((trips,) + s if s is not None and trips is not None else None, _e(t)))
+        return outs
+    if node.op_type == "Scan":
+        n_scan = node.attr("num_scan_inputs", 0)
+        n_state = len(node.inputs) - n_scan
+        iters = scan_iterations(node, ins)
+        outs = list(body_out[:n_state])
+        axes = node.attr("scan_output_axes") or [0] * (len(body_out) - n_state)
+        for k, t in enumerate(body_out[n_state:]):
+            s = _s(t)
+            if s is None or iters is None:
+                outs.append((None, _e(t)))
+                continue
+            a = axes[k] + len(s) + 1 if axes[k] < 0 else axes[k]
+            outs.append((s[:a] + (iters,) + s[a:], _e(t)))
+        return outs
+    return None

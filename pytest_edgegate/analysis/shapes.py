@@ -1,0 +1,361 @@
+"""Concrete shapes for every tensor: input resolution, ONNX inference, and the type tables.
+
+The pipeline is:
+
+1. :func:`resolve_inputs` turns the model's declared inputs plus ``input_shapes`` into
+   concrete shapes; every dynamic dim left open gets ``default_dim`` and is reported, so a
+   figure computed on an assumed batch of 1 never looks like a measured fact.
+2. :func:`build_skeleton` makes a copy of the model for ``onnx.shape_inference`` with those
+   shapes substituted, and with large or external weights replaced by typed inputs: the C++
+   inference only needs their types, and copying a model's weights to infer shapes would
+   cost more than the whole analysis.
+3. :func:`run_inference` runs ``infer_shapes(data_prop=True)`` (C++, fast).
+4. :func:`collect_types` reads the result into one table per (sub)graph; the gaps ONNX
+   leaves (custom domains, ``Loop`` bodies, older onnx versions) are then filled by
+   :mod:`.shape_rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import onnx
+from onnx import GraphProto, ModelProto, TensorProto, TypeProto, ValueInfoProto, helper
+
+from ..errors import ModelError
+from .consts import MAX_VALUE_ELEMENTS, ConstStore, constant_node_type, tensor_elements
+from .graph import GraphView
+
+#: (shape or None when unknown, ONNX elem_type); elem_type NON_TENSOR for sequences/maps.
+TType = tuple[tuple[int, ...] | None, int]
+NON_TENSOR = -1
+
+
+@dataclass
+class InputSpec:
+    name: str
+    shape: tuple[int, ...] | None
+    elem_type: int
+    dynamic: tuple[str, ...]
+    type_proto: TypeProto
+
+
+@dataclass
+class InputResolution:
+    inputs: list[InputSpec]
+    assumed_dims: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _dims(vi_type: TypeProto):
+    kind = vi_type.WhichOneof("value")
+    if kind == "tensor_type":
+        t = vi_type.tensor_type
+    elif kind == "sparse_tensor_type":
+        t = vi_type.sparse_tensor_type
+    else:
+        return None, NON_TENSOR
+    if not t.HasField("shape"):
+        return None, t.elem_type
+    return list(t.shape.dim), t.elem_type
+
+
+def ttype_of(vi_type: TypeProto) -> TType:
+    """A type table entry from a ``TypeProto``: the shape only if every dim is concrete."""
+    dims, elem = _dims(vi_type)
+    if dims is None:
+        return None, elem
+    shape = []
+    for d in dims:
+        if d.HasField("dim_value") and d.dim_value > 0:
+            shape.append(d.dim_value)
+        elif d.HasField("dim_value") and d.dim_value == 0 and not d.dim_param:
+            shape.append(0)
+        else:
+            return None, elem
+    return tuple(shape), elem
+
+
+def resolve_inputs(
+    graph: GraphProto,
+    weight_names: set[str] | frozenset[str],
+    input_shapes: Mapping[str, Sequence[int]] | None,
+    default_dim: int,
+    source: str,
+) -> InputResolution:
+    """Concrete shapes of the real inputs (initializer-backed inputs are weights, not inputs).
+
+    Raises ModelError for an ``input_shapes`` entry naming an unknown input, with the wrong
+    rank, a non-positive dim, or a dim that contradicts a fixed dim of the model.
+    """
+    if isinstance(default_dim, bool) or not isinstance(default_dim, int) or default_dim <= 0:
+        raise ModelError(source, f"default_dim must be a positive int, got {default_dim!r}")
+    real = [vi for vi in graph.input if vi.name not in weight_names]
+    names = [vi.name for vi in real]
+    given: dict[str, tuple[int, ...]] = {}
+    if input_shapes is not None:
+        if not isinstance(input_shapes, Mapping):
+            raise ModelError(
+                source,
+                "input_shapes must map input names to shapes, e.g. "
+                f"{{'{names[0] if names else 'x'}': [1, 3, 224, 224]}}; got "
+                f"{type(input_shapes).__name__}",
+            )
+        by_name = {vi.name: vi for vi in real}
+        for key, shape in input_shapes.items():
+            if key not in by_name:
+                if key in weight_names:
+                    problem = (
+                        f"input_shapes names '{key}', which is a weight (initializer) of the "
+                        f"model, not an input; its inputs are: {', '.join(names) or 'none'}"
+                    )
+                else:
+                    problem = (
+                        f"input_shapes names '{key}', which is not an input of the model; "
+                        f"its inputs are: {', '.join(names) or 'none'}"
+                    )
+                raise ModelError(source, problem)
+            given[key] = _check_shape(key, shape, by_name[key], source)
+
+    # A dim_param names one size across inputs (e.g. "seq" of input_ids and attention_mask):
+    # a size given for one input applies to every other input sharing the name.
+    bindings: dict[str, int] = {}
+    for vi in real:
+        dims, _ = _dims(vi.type)
+        if vi.name in given and dims is not None:
+            for d, v in zip(dims, given[vi.name], strict=False):
+                if d.dim_param and d.dim_param not in bindings:
+                    bindings[d.dim_param] = v
+
+    result = InputResolution([])
+    for vi in real:
+        dims, elem = _dims(vi.type)
+        if elem == NON_TENSOR:
+            result.inputs.append(InputSpec(vi.name, None, NON_TENSOR, (), vi.type))
+            continue
+        if dims is None:
+            if vi.name in given:
+                shape = given[vi.name]
+            else:
+                shape = None
+                result.warnings.append(
+                    f"input '{vi.name}' has no shape in the model: its cost is unknown; pass "
+                    "input_shapes"
+                )
+            result.inputs.append(InputSpec(vi.name, shape, elem, (), vi.type))
+            continue
+        shape_list: list[int] = []
+        dynamic: list[str] = []
+        for axis, d in enumerate(dims):
+            static = d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+            if static is not None:
+                shape_list.append(static)
+                continue
+            key = d.dim_param or f"{vi.name}.{axis}"
+            dynamic.append(key)
+            if vi.name in given:
+                shape_list.append(given[vi.name][axis])
+            elif d.dim_param and d.dim_param in bindings:
+                shape_list.append(bindings[d.dim_param])
+            else:
+                shape_list.append(default_dim)
+                if key not in result.assumed_dims:
+                    result.assumed_dims[key] = default_dim
+                    what = f"'{d.dim_param}'" if d.dim_param else str(axis)
+                    result.warnings.append(
+                        f"dynamic dim {what} of input '{vi.name}' assumed {default_dim}; "
+                        "pass input_shapes"
+                    )
+        result.inputs.append(InputSpec(vi.name, tuple(shape_list), elem, tuple(dynamic), vi.type))
+    return result
+
+
+def _check_shape(name: str, shape: object, vi: ValueInfoProto, source: str) -> tuple[int, ...]:
+    dims, elem = _dims(vi.type)
+    if elem == NON_TENSOR:
+        raise ModelError(source, f"input_shapes gives a shape for '{name}', which is not a tensor")
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
+        raise ModelError(
+            source, f"input_shapes['{name}'] must be a sequence of positive ints, got {shape!r}"
+        )
+    values = list(shape)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise ModelError(
+                source,
+                f"input_shapes['{name}'] = {values!r}: every dim must be a positive int, got {v!r}",
+            )
+    if dims is not None:
+        if len(values) != len(dims):
+            declared = [
+                d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims
+            ]
+            raise ModelError(
+                source,
+                f"input_shapes['{name}'] = {values!r} has rank {len(values)}; the "
+                f"model's input '{name}' has rank {len(dims)} {declared}",
+            )
+        for axis, (d, v) in enumerate(zip(dims, values, strict=False)):
+            if d.HasField("dim_value") and d.dim_value > 0 and d.dim_value != v:
+                raise ModelError(
+                    source,
+                    f"input_shapes['{name}'] = {values!r}: dim {axis} is fixed to "
+                    f"{d.dim_value} by the model, got {v}",
+                )
+    return tuple(values)
+
+
+# ---------------------------------------------------------------------------------- skeleton
+
+
+def _tensor_vi(name: str, elem_type: int, shape) -> ValueInfoProto:
+    return helper.make_tensor_value_info(name, elem_type, None if shape is None else list(shape))
+
+
+def build_skeleton(
+    proto: ModelProto,
+    resolution: InputResolution,
+    consts: ConstStore,
+    extra_types: Mapping[str, TType] | None = None,
+) -> ModelProto:
+    """A copy of ``proto`` for shape inference (see module docstring, step 2)."""
+    src = proto.graph
+    sk = ModelProto()
+    sk.ir_version = max(proto.ir_version, 3)
+    sk.opset_import.extend(proto.opset_import)
+    sk.functions.extend(proto.functions)
+    g = sk.graph
+    g.name = src.name
+    g.node.extend(src.node)
+    listed: set[str] = set()
+    for spec in resolution.inputs:
+        if spec.elem_type == NON_TENSOR or spec.shape is None:
+            vi = g.input.add()
+            vi.name = spec.name
+            vi.type.CopyFrom(spec.type_proto)
+        else:
+            g.input.append(_tensor_vi(spec.name, spec.elem_type, spec.shape))
+        listed.add(spec.name)
+    needs_listing = proto.ir_version < 4
+    for init in src.initializer:
+        if init.name in listed:
+            continue
+        small = tensor_elements(init) <= MAX_VALUE_ELEMENTS
+        if small and init.data_location != TensorProto.EXTERNAL:
+            g.initializer.append(init)
+        elif (
+            small
+            and init.data_type in (TensorProto.INT64, TensorProto.INT32)
+            and (consts.value(init.name) is not None)
+        ):
+            g.initializer.append(onnx.numpy_helper.from_array(consts.value(init.name), init.name))
+        else:
+            g.input.append(_tensor_vi(init.name, init.data_type, init.dims))
+            listed.add(init.name)
+            continue
+        if needs_listing:
+            g.input.append(_tensor_vi(init.name, init.data_type, init.dims))
+        listed.add(init.name)
+    for sparse in src.sparse_initializer:
+        name = sparse.values.name
+        if name not in listed:
+            g.input.append(_tensor_vi(name, sparse.values.data_type, sparse.dims))
+            listed.add(name)
+    for out in src.output:
+        vi = g.output.add()
+        vi.name = out.name
+        kind = out.type.WhichOneof("value")
+        if kind == "tensor_type":
+            vi.type.tensor_type.elem_type = out.type.tensor_type.elem_type
+        elif kind is not None:
+            vi.type.CopyFrom(out.type)
+    # Declared value_info only where ONNX cannot infer (outputs of custom-domain nodes);
+    # elsewhere stale exporter dims would conflict with the substituted input shapes.
+    custom_outputs = {
+        o for n in src.node if n.domain not in ("", "ai.onnx", "ai.onnx.ml") for o in n.output
+    }
+    for vi in src.value_info:
+        if vi.name in custom_outputs and (extra_types is None or vi.name not in extra_types):
+            g.value_info.append(vi)
+    if extra_types:
+        for name, (shape, elem) in extra_types.items():
+            if elem != NON_TENSOR and shape is not None:
+                g.value_info.append(_tensor_vi(name, elem, shape))
+    return sk
+
+
+def run_inference(skeleton: ModelProto, warnings: list[str]) -> ModelProto:
+    """``infer_shapes`` with data propagation; on failure, the skeleton's own declarations."""
+    try:
+        return onnx.shape_inference.infer_shapes(
+            skeleton, check_type=False, strict_mode=False, data_prop=True
+        )
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        warnings.append(
+            f"ONNX shape inference failed ({first}); shapes come from edgegate's own rules only"
+        )
+        return skeleton
+
+
+# ------------------------------------------------------------------------------- type tables
+
+
+class Types:
+    """Type table of one (sub)graph; lookups fall back to the enclosing graphs."""
+
+    __slots__ = ("local", "parent")
+
+    def __init__(self, parent: Types | None = None) -> None:
+        self.local: dict[str, TType] = {}
+        self.parent = parent
+
+    def get(self, name: str) -> TType | None:
+        t = self
+        while t is not None:
+            r = t.local.get(name)
+            if r is not None:
+                return r
+            t = t.parent
+        return None
+
+    def known(self, name: str) -> bool:
+        """True when ``name`` has a concrete shape (or is a non-tensor value)."""
+        r = self.get(name)
+        return r is not None and (r[0] is not None or r[1] == NON_TENSOR)
+
+
+def collect_types(view: GraphView, parent: Types | None = None) -> dict[int, Types]:
+    """Type tables of ``view`` and its subgraphs, keyed by ``id(graph_view)``."""
+    tables: dict[int, Types] = {}
+    _collect(view, parent, tables)
+    return tables
+
+
+def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) -> None:
+    types = Types(parent)
+    local = types.local
+    g = view.proto
+    for init in g.initializer:
+        local[init.name] = (tuple(init.dims), init.data_type)
+    for sparse in g.sparse_initializer:
+        local[sparse.values.name] = (tuple(sparse.dims), sparse.values.data_type)
+    for vi in g.input:
+        local.setdefault(vi.name, ttype_of(vi.type))
+    for vi in g.value_info:
+        t = ttype_of(vi.type)
+        if t[0] is not None or vi.name not in local:
+            local[vi.name] = t
+    for vi in g.output:
+        t = ttype_of(vi.type)
+        if t[0] is not None or vi.name not in local:
+            local[vi.name] = t
+    for node in view.nodes:
+        if node.op_type == "Constant" and node.domain == "" and node.outputs:
+            shape, elem, _ = constant_node_type(node.attributes)
+            local[node.outputs[0]] = (shape, elem)
+    tables[id(view)] = types
+    for node in view.nodes:
+        for _, sub in node.subgraphs:
+            _collect(sub, types, tables)

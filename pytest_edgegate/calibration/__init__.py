@@ -1,0 +1,18 @@
+"""Calibration data path: rebuild the NAS-Bench-201 networks and read the HW-NAS measurements.
+
+The cost model's per-profile constants are fitted on public real-device measurements of the
+15,625 NAS-Bench-201 networks (``../shared/data/hwnas/``, see its README).  This package holds
+the two halves of that path that do not depend on the cost model itself:
+
+* :mod:`.nb201` rebuilds any NAS-Bench-201 network as an ONNX graph, so the cost model sees
+  the same graph a runtime ran;
+* :mod:`.hwnas` reads the measurement files with the README's cleaning rules, splits them
+  into fitting and reporting parts, and computes the fidelity statistics the issue asks for;
+* :mod:`.explore` prints a first look at the data (``python -m
+  pytest_edgegate.calibration.explore DATA_DIR``).
+
+The data is read in place, never copied into the project.  Submodules are not imported here
+so that importing the package stays cheap (numpy / onnx load only when a submodule is used).
+"""
+
+from __future__ import annotations

@@ -1,0 +1,125 @@
+"""The ``edgegate`` console script: the catalogue and the static analysis outside pytest.
+
+It reuses the same domain and adapter modules as the plugin and never touches pytest
+internals, so what it prints is what a gated test would compute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from pytest_edgegate import __version__
+from pytest_edgegate.errors import EdgeGateError
+
+USAGE_ERROR = 4
+
+
+def _cmd_targets(args: argparse.Namespace) -> int:
+    from pytest_edgegate.catalogue_table import catalogue_table
+    from pytest_edgegate.profiles import load_catalogue
+
+    print(catalogue_table(load_catalogue(args.profiles), verbose=args.verbose))
+    return 0
+
+
+def _parse_shapes(items: Sequence[str]) -> dict[str, list[int]]:
+    shapes = {}
+    for item in items:
+        name, sep, dims = item.rpartition("=")
+        try:
+            if not sep or not name:
+                raise ValueError
+            shapes[name] = [int(d) for d in dims.split("x")]
+        except ValueError:
+            raise EdgeGateError(f"--input-shape expects NAME=1x3x224x224, got {item!r}") from None
+    return shapes
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from pytest_edgegate.analysis import analyze, load_model
+    from pytest_edgegate.evaluation import device_fit, static_metrics
+    from pytest_edgegate.profiles import load_catalogue
+
+    analysis = analyze(load_model(args.model), _parse_shapes(args.input_shape) or None)
+    metrics = {k: v.value for k, v in static_metrics(analysis).items()}
+    if args.json:
+        print(
+            json.dumps(
+                {"metrics": metrics, "analysis": analysis.to_dict()},
+                indent=2,
+                sort_keys=True,
+                default=str,
+            )
+        )
+        return 0
+    print(f"{analysis.name}: {len(analysis.nodes)} nodes")
+    print(
+        tabulate(
+            [[k, f"{v:.6g}"] for k, v in metrics.items()],
+            headers=["metric", "value"],
+            disable_numparse=True,
+        )
+    )
+    top = sorted(analysis.nodes, key=lambda n: n.macs, reverse=True)[: args.top]
+    print(
+        tabulate(
+            [[n.name, n.op_type, f"{n.macs / 1e6:.3f}", f"{n.flops / 1e6:.3f}"] for n in top],
+            headers=["node", "op", "MACs (M)", "FLOPs (M)"],
+            disable_numparse=True,
+        )
+    )
+    for warning in analysis.warnings:
+        print(f"warning: {warning}")
+    if args.target:
+        catalogue = load_catalogue(args.profiles)
+        for target in args.target:
+            profile = catalogue.get(target)
+            for v in device_fit(profile, analysis):
+                print(("fits   " if v.passed else "FAILS  ") + v.message(profile.id))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgegate", description="Edge-device budgets for ONNX models (pytest-edgegate)."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    targets = sub.add_parser("targets", help="print the device catalogue")
+    targets.add_argument(
+        "--profiles",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="extra profile file or directory",
+    )
+    targets.add_argument("-v", "--verbose", action="store_true", help="show every source")
+    targets.set_defaults(func=_cmd_targets)
+    analyze = sub.add_parser("analyze", help="static analysis of an ONNX model")
+    analyze.add_argument("model")
+    analyze.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224")
+    analyze.add_argument("--target", action="append", default=[], help="check device fit")
+    analyze.add_argument("--profiles", action="append", default=[], metavar="PATH")
+    analyze.add_argument("--top", type=int, default=10, help="nodes to list by MACs")
+    analyze.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    analyze.set_defaults(func=_cmd_analyze)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (EdgeGateError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+        print(f"edgegate: error: {message}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The ``edge`` fixture's object: evaluates models for one test on one target.
+
+``edge.evaluate(...)`` computes every metric it can, judges the test's budgets and the device
+fit, records the result for the reports and returns it.  Judging happens at once (so the test
+can look at ``result.passed``) but failing happens after the test body, in the call phase,
+with one line per broken budget: the plugin calls :meth:`EdgeHandle.failure_message`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_edgegate.budgets import Availability, Budget, judge
+from pytest_edgegate.errors import EdgeGateError
+from pytest_edgegate.evaluation import (
+    breakdown,
+    device_fit,
+    memory_metric,
+    static_metrics,
+    unavailable_metrics,
+)
+from pytest_edgegate.models import ModelCache, ModelHandle
+from pytest_edgegate.profiles.model import DeviceProfile
+from pytest_edgegate.results import EdgeResult
+from pytest_edgegate.settings import Settings
+
+
+class EdgeHandle:
+    """Per-test handle; ``results`` holds every evaluation of the test, in call order."""
+
+    def __init__(
+        self,
+        *,
+        nodeid: str,
+        target: DeviceProfile,
+        budget: Budget,
+        settings: Settings,
+        cache: ModelCache,
+        bases: Sequence[Path],
+    ) -> None:
+        self.nodeid = nodeid
+        self.target = target
+        self.budget = budget
+        self.settings = settings
+        self._cache = cache
+        self._bases = tuple(bases)
+        self.results: list[EdgeResult] = []
+
+    def __repr__(self) -> str:
+        return f"<edge {self.nodeid} target={self.target.id} results={len(self.results)}>"
+
+    def evaluate(
+        self,
+        model: str | os.PathLike[str] | ModelHandle | Any,
+        *,
+        input_shapes: Mapping[str, Sequence[int]] | None = None,
+        inputs: Any = None,
+        reference: Any = None,
+        dataset: Any = None,
+        metric: Any = None,
+        measure: bool | None = None,
+    ) -> EdgeResult:
+        """Evaluate ``model`` on this test's target; a broken model fails this test only."""
+        try:
+            handle = self._cache.handle(model, self._bases, input_shapes)
+        except EdgeGateError as exc:
+            error = str(exc)
+        else:
+            error = None
+        if error is not None:  # failed outside the except block: no chained traceback
+            self.results.append(self._error_result(model, error))
+            pytest.fail(f"edgegate: {error}", pytrace=False)
+        result = self._judge(handle, has_reference=reference is not None or dataset is not None)
+        self.results.append(result)
+        return result
+
+    def _judge(self, handle: ModelHandle, has_reference: bool) -> EdgeResult:
+        analysis = handle.analysis
+        found: dict[str, Availability] = unavailable_metrics(
+            self.target, self.settings, has_reference
+        )
+        static = static_metrics(analysis)
+        found.update(static)
+        found["peak_memory_mb"] = memory_metric(analysis, self.settings, static["peak_memory_mb"])
+        verdicts = device_fit(self.target, analysis)
+        for limit in self.budget.limits:
+            verdicts.append(judge(limit, found.get(limit.metric)))
+        notes = list(analysis.warnings)
+        if self.target.is_npu and self.target.npu is not None and not analysis.is_quantized:
+            dtypes = "/".join(self.target.npu.dtypes)
+            notes.insert(
+                0,
+                f"float model on {self.target.id}, which runs {dtypes} only: it would run on "
+                f"its fallback CPU ({self.target.cpu.name or 'host CPU'}), not the NPU",
+            )
+        return EdgeResult(
+            nodeid=self.nodeid,
+            target=self.target.id,
+            profile_version=self.target.version,
+            model=handle.name,
+            model_path=handle.path,
+            sha256=handle.loaded.sha256,
+            metrics={k: v.value for k, v in found.items() if v.value is not None},
+            sources={k: v.source for k, v in found.items() if v.value is not None and v.source},
+            unavailable={
+                lim.metric: found[lim.metric].reason
+                for lim in self.budget.limits
+                if lim.metric in found and found[lim.metric].value is None
+            },
+            verdicts=verdicts,
+            notes=notes,
+            details=breakdown(analysis),
+        )
+
+    def _error_result(self, model: Any, error: str) -> EdgeResult:
+        name = (
+            os.path.basename(os.fspath(model))
+            if isinstance(model, (str, os.PathLike))
+            else (type(model).__name__)
+        )
+        return EdgeResult(
+            nodeid=self.nodeid,
+            target=self.target.id,
+            profile_version=self.target.version,
+            model=name,
+            error=error,
+        )
+
+    def failure_message(self) -> str | None:
+        """The message the test fails with, or ``None`` when every budget holds."""
+        if not self.results and self.budget:
+            return (
+                f"edgegate: {self.nodeid} has an edge_budget but evaluated no model on "
+                f"{self.target.id}: call edge.evaluate(model) in the test"
+            )
+        lines = []
+        for result in self.results:
+            if result.error is not None:
+                continue  # the test already failed at the evaluate() call with this error
+            broken = result.broken
+            if broken:
+                lines.append(f"edgegate: {result.model} breaks {len(broken)} budget(s):")
+                lines.extend(f"  {v.message(result.target)}" for v in broken)
+        return "\n".join(lines) if lines else None

@@ -1,0 +1,176 @@
+"""Resolving edgegate's options once into a frozen record.
+
+Every setting is read in one place, in a fixed order (command line, then environment, then
+ini, then default), and a bad value becomes a :class:`SettingsError` that names the option or
+ini key and what was expected.  The plugin turns that into a ``pytest.UsageError`` (exit 4).
+This module knows nothing of pytest: it is handed a ``lookup`` function per source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_edgegate.errors import SettingsError
+
+CHOICES = {"edge_latency": ("estimate", "measured"), "edge_memory": ("estimate", "measured")}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its command-line flag, ini key and environment variable."""
+
+    dest: str
+    flag: str
+    ini: str | None
+    help: str
+    kind: str = "str"  # "list", "str", "bool", "choice"
+    default: Any = None
+
+    @property
+    def env(self) -> str:
+        return "EDGEGATE_" + (self.ini or self.dest).upper().removeprefix("EDGE_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "edge_targets",
+        "--edge-target",
+        "edge_targets",
+        "device profile(s) to gate against; repeatable and comma-separated, e.g. "
+        "--edge-target=cortex-a72,edgetpu",
+        kind="list",
+        default=(),
+    ),
+    Option(
+        "edge_profiles",
+        "--edge-profiles",
+        "edge_profiles",
+        "extra profile .toml file or directory (repeatable); adds or overrides devices",
+        kind="list",
+        default=(),
+    ),
+    Option(
+        "edge_list_targets",
+        "--edge-list-targets",
+        None,
+        "print the device catalogue and exit",
+        kind="bool",
+        default=False,
+    ),
+    Option(
+        "edge_latency",
+        "--edge-latency",
+        "edge_latency",
+        "which figure the latency_ms budget checks: estimate (deterministic cost model) or "
+        "measured (host run translated to the device); default estimate",
+        kind="choice",
+        default="estimate",
+    ),
+    Option(
+        "edge_memory",
+        "--edge-memory",
+        "edge_memory",
+        "which figure the peak_memory_mb budget checks: estimate (static) or measured; "
+        "default estimate",
+        kind="choice",
+        default="estimate",
+    ),
+    Option(
+        "edge_measure",
+        "--edge-measure",
+        None,
+        "run and time every evaluated model on the host even when no budget needs it",
+        kind="bool",
+        default=False,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    targets: tuple[str, ...] = ()
+    profile_paths: tuple[str, ...] = ()
+    list_targets: bool = False
+    latency_source: str = "estimate"
+    memory_source: str = "estimate"
+    measure: bool = False
+
+
+def split_list(values: Iterable[str] | str | None) -> tuple[str, ...]:
+    """``["a,b", "c"]`` or ``"a b,c"`` -> ``("a", "b", "c")``, order kept, duplicates dropped."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    out: list[str] = []
+    for value in values:
+        for part in str(value).replace("\n", ",").replace(" ", ",").split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return tuple(out)
+
+
+def _convert(option: Option, value: Any, where: str) -> Any:
+    if option.kind == "list":
+        return split_list(value)
+    if option.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{where} expects true or false, got {value!r}")
+    if option.kind == "choice":
+        choices = CHOICES[option.dest]
+        text = str(value).strip()
+        if text not in choices:
+            raise SettingsError(f"{where} expects one of {', '.join(choices)}, got {value!r}")
+        return text
+    return str(value)
+
+
+def resolve(
+    cli: Callable[[str], Any],
+    env: Callable[[str], str | None],
+    ini: Callable[[str], Any],
+) -> Settings:
+    """Build :class:`Settings` from the three sources; the first one that is set wins."""
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = cli(option.dest)
+        where = option.flag
+        if raw in (None, [], (), False):
+            env_value = env(option.env)
+            if env_value not in (None, ""):
+                raw, where = env_value, f"environment variable {option.env}"
+            elif option.ini is not None:
+                ini_value = ini(option.ini)
+                if ini_value not in (None, "", [], ()):
+                    raw, where = ini_value, f"ini key '{option.ini}'"
+        values[option.dest] = (
+            option.default if raw in (None, [], ()) else _convert(option, raw, where)
+        )
+    return Settings(
+        targets=tuple(values["edge_targets"]),
+        profile_paths=tuple(values["edge_profiles"]),
+        list_targets=bool(values["edge_list_targets"]),
+        latency_source=values["edge_latency"],
+        memory_source=values["edge_memory"],
+        measure=bool(values["edge_measure"]),
+    )
+
+
+def check_targets(targets: Sequence[str], known: Sequence[str]) -> None:
+    """An unknown target is a usage error that lists the known ids."""
+    unknown = [t for t in targets if t not in known]
+    if unknown:
+        raise SettingsError(
+            f"--edge-target: unknown target{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(t) for t in unknown)}; known targets: {', '.join(known)} "
+            f"(add your own with --edge-profiles)"
+        )
