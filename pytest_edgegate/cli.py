@@ -84,6 +84,56 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_profile(args: argparse.Namespace) -> int:
+    """Where the estimated time and energy of a model go on one target, node by node."""
+    from tabulate import tabulate
+
+    from pytest_edgegate.analysis import analyze, load_model
+    from pytest_edgegate.costmodel import CostModelUnavailable, estimate
+    from pytest_edgegate.profiles import load_catalogue
+
+    profile = load_catalogue(args.profiles).get(args.target)
+    analysis = analyze(load_model(args.model), _parse_shapes(args.input_shape) or None)
+    try:
+        est = estimate(analysis, profile, threads=args.threads)
+    except CostModelUnavailable as exc:
+        raise EdgeGateError(str(exc)) from None
+    if args.json:
+        print(json.dumps(est.to_dict(), indent=2, sort_keys=True))
+        return 0
+    nodes = sorted(est.nodes, key=lambda c: c.time_ms, reverse=True)
+    shown = nodes if args.top <= 0 else nodes[: args.top]
+    rows = [
+        [
+            c.name,
+            c.op_type,
+            c.device,
+            f"{c.time_ms:.4f}",
+            f"{100 * c.time_ms / est.latency_ms:.1f}",
+            "" if c.energy_mj is None else f"{c.energy_mj:.4f}",
+            c.bound,
+            f"{c.macs / 1e6:.3f}",
+            c.reason,
+        ]
+        for c in shown
+    ]
+    headers = ["node", "op", "device", "ms", "%", "mJ", "bound", "MACs (M)", "why on CPU"]
+    print(f"{analysis.name} on {profile.id} ({est.threads} threads), cost model v{est.version}")
+    print(tabulate(rows, headers=headers, disable_numparse=True, maxcolwidths=[40] * 8 + [50]))
+    if len(shown) < len(nodes):
+        print(f"... {len(nodes) - len(shown)} more nodes (--top 0 shows all)")
+    energy = "n/a" if est.energy_mj is None else f"{est.energy_mj:.4f} mJ"
+    print(f"latency {est.latency_ms:.4f} ms, energy {energy}")
+    if est.npu_coverage is not None:
+        print(
+            f"NPU: {100 * est.npu_coverage:.1f} % of MACs, {100 * est.npu_node_share:.1f} % of "
+            f"nodes, {est.partitions} partition(s), transfers {est.transfer_ms:.4f} ms"
+        )
+    for note in est.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgegate", description="Edge-device budgets for ONNX models (pytest-edgegate)."
@@ -108,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--top", type=int, default=10, help="nodes to list by MACs")
     analyze.add_argument("--json", action="store_true", help="print JSON instead of tables")
     analyze.set_defaults(func=_cmd_analyze)
+    profile = sub.add_parser("profile", help="per-node cost-model breakdown on one target")
+    profile.add_argument("model")
+    profile.add_argument("--target", required=True)
+    profile.add_argument("--threads", type=int, default=None, help="default: the target's cores")
+    profile.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224")
+    profile.add_argument("--profiles", action="append", default=[], metavar="PATH")
+    profile.add_argument("--top", type=int, default=20, help="nodes to list, slowest first")
+    profile.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    profile.set_defaults(func=_cmd_profile)
     return parser
 
 

@@ -23,38 +23,64 @@ def static_metrics(analysis: ModelAnalysis) -> dict[str, Availability]:
     return {name: Availability(value, "static") for name, value in analysis.metrics().items()}
 
 
-def unavailable_metrics(
-    profile: DeviceProfile, settings: Settings, has_reference: bool
-) -> dict[str, Availability]:
-    """Why each metric that this version cannot compute for ``profile`` is missing."""
+def cost_metrics(
+    profile: DeviceProfile, analysis: ModelAnalysis, settings: Settings
+) -> tuple[dict[str, Availability], dict[str, Any] | None, list[str]]:
+    """Latency, energy and NPU coverage from the cost model (deterministic ``estimate``).
+
+    Returns the metrics, the estimate's breakdown for the reports, and notes for the user
+    (a float model falling back to an NPU's host CPU is said loudly).
+    """
+    from pytest_edgegate.costmodel import CostModelUnavailable, estimate
+
     out: dict[str, Availability] = {}
-    if profile.is_mcu:
-        device = f"{profile.id} is a microcontroller profile: static checks only"
-        out["latency_ms"] = Availability(None, reason=device)
-        out["energy_mj"] = Availability(None, reason=device)
+    try:
+        est = estimate(analysis, profile)
+    except CostModelUnavailable as exc:
+        reason = str(exc)
+        out["latency_ms"] = Availability(None, reason=reason)
+        out["energy_mj"] = Availability(None, reason=reason)
+        out["npu_coverage"] = Availability(None, reason=f"{profile.id} has no NPU")
+        if not profile.is_npu:
+            return out, None, []
+        # Placement needs only the profile's [npu] rules, not fitted constants.
+        from pytest_edgegate.costmodel.placement import summarize
+        from pytest_edgegate.costmodel.terms import executed
+
+        summary = summarize(executed(analysis.nodes), profile, analysis.is_quantized)
+        out["npu_coverage"] = Availability(summary.coverage, "estimate")
+        details = {
+            "npu_coverage": summary.coverage,
+            "partitions": summary.partitions,
+            "cpu_fallback": summary.cpu_fallback,
+        }
+        return out, details, list(summary.notes)
+    if settings.latency_source == "measured":
+        out["latency_ms"] = Availability(
+            None, reason="--edge-latency=measured needs the emulated runner, not in this version"
+        )
     else:
-        if settings.latency_source == "measured":
-            why = "--edge-latency=measured needs the emulated runner, not in this edgegate version"
-        else:
-            why = "no cost-model latency estimate in this edgegate version"
-        out["latency_ms"] = Availability(None, reason=why)
-        out["energy_mj"] = Availability(
-            None, reason="no cost-model energy estimate in this edgegate version"
-        )
+        out["latency_ms"] = Availability(est.latency_ms, "estimate")
+    if est.energy_mj is None:
+        out["energy_mj"] = Availability(None, reason=est.energy_unavailable)
+    else:
+        out["energy_mj"] = Availability(est.energy_mj, "estimate")
     if profile.is_npu:
-        out["npu_coverage"] = Availability(
-            None, reason="the NPU placement simulator is not in this edgegate version"
-        )
+        out["npu_coverage"] = Availability(est.npu_coverage, "estimate")
     else:
         out["npu_coverage"] = Availability(None, reason=f"{profile.id} has no NPU")
-    accuracy_reason = (
+    return out, est.to_dict(), list(est.notes)
+
+
+def accuracy_metrics(has_reference: bool) -> dict[str, Availability]:
+    """Accuracy metrics are not computed by this version: say why for each."""
+    reason = (
         "accuracy evaluation against a reference is not in this edgegate version"
         if has_reference
         else "pass reference= and dataset= to edge.evaluate to measure it"
     )
-    for name in ("accuracy_drop", "accuracy_drop_rel", "sqnr_db", "top1_agreement"):
-        out[name] = Availability(None, reason=accuracy_reason)
-    return out
+    names = ("accuracy_drop", "accuracy_drop_rel", "sqnr_db", "top1_agreement")
+    return {name: Availability(None, reason=reason) for name in names}
 
 
 def memory_metric(

@@ -18,11 +18,12 @@ import pytest
 from pytest_edgegate.budgets import Availability, Budget, judge
 from pytest_edgegate.errors import EdgeGateError
 from pytest_edgegate.evaluation import (
+    accuracy_metrics,
     breakdown,
+    cost_metrics,
     device_fit,
     memory_metric,
     static_metrics,
-    unavailable_metrics,
 )
 from pytest_edgegate.models import ModelCache, ModelHandle
 from pytest_edgegate.profiles.model import DeviceProfile
@@ -81,23 +82,19 @@ class EdgeHandle:
 
     def _judge(self, handle: ModelHandle, has_reference: bool) -> EdgeResult:
         analysis = handle.analysis
-        found: dict[str, Availability] = unavailable_metrics(
-            self.target, self.settings, has_reference
-        )
+        found: dict[str, Availability] = accuracy_metrics(has_reference)
+        costs, cost_details, cost_notes = cost_metrics(self.target, analysis, self.settings)
+        found.update(costs)
         static = static_metrics(analysis)
         found.update(static)
         found["peak_memory_mb"] = memory_metric(analysis, self.settings, static["peak_memory_mb"])
         verdicts = device_fit(self.target, analysis)
         for limit in self.budget.limits:
             verdicts.append(judge(limit, found.get(limit.metric)))
-        notes = list(analysis.warnings)
-        if self.target.is_npu and self.target.npu is not None and not analysis.is_quantized:
-            dtypes = "/".join(self.target.npu.dtypes)
-            notes.insert(
-                0,
-                f"float model on {self.target.id}, which runs {dtypes} only: it would run on "
-                f"its fallback CPU ({self.target.cpu.name or 'host CPU'}), not the NPU",
-            )
+        notes = cost_notes + list(analysis.warnings)
+        details = breakdown(analysis)
+        if cost_details is not None:
+            details["estimate"] = cost_details
         return EdgeResult(
             nodeid=self.nodeid,
             target=self.target.id,
@@ -114,7 +111,7 @@ class EdgeHandle:
             },
             verdicts=verdicts,
             notes=notes,
-            details=breakdown(analysis),
+            details=details,
         )
 
     def _error_result(self, model: Any, error: str) -> EdgeResult:

@@ -41,3 +41,27 @@ def test_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "known targets" in capsys.readouterr().err
     assert main(["analyze", str(path), "--input-shape", "x=1xAx3"]) == 4
     assert "NAME=1x3x224x224" in capsys.readouterr().err
+
+
+def test_profile_prints_per_node_breakdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from costmodel.test_estimate import CPU_TABLE, NPU_TABLE, qdq_model
+
+    board = tmp_path / "board.toml"
+    board.write_text(
+        'id = "tpu-test"\nversion = "t"\nname = "t"\nkind = "npu"\nextends = "edgetpu"\n'
+        + CPU_TABLE
+        + NPU_TABLE
+    )
+    path = save(qdq_model(middle="Erf"), tmp_path / "q.onnx")
+    args = ["profile", str(path), "--target", "tpu-test", "--profiles", str(board)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "conv1" in out and "npu" in out and "Erf is not an operator" in out
+    assert "partition(s)" in out and "latency" in out
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["partitions"] == 1 and 0 < data["npu_coverage"] < 1
+    assert main(["profile", str(path), "--target", "cortex-m7"]) == 4
+    assert "static checks only" in capsys.readouterr().err

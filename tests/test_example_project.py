@@ -25,7 +25,7 @@ def test_example_gate_passes_on_each_target() -> None:
     for target in ("cortex-a72", "edgetpu"):
         assert f"test_fp32_classifier[{target}] PASSED" in done.stdout
         assert f"target {target}: 3 passed, 0 failed" in done.stdout
-    assert "float model on edgetpu" in done.stdout
+    assert "CPU FALLBACK: float model runs entirely on edgetpu" in done.stdout
 
 
 def test_example_failure_names_metric_limit_and_value() -> None:

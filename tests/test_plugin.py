@@ -299,12 +299,12 @@ def test_float_model_on_npu_notes_cpu_fallback(pytester: pytest.Pytester) -> Non
         """
         def test_float(edge):
             r = edge.evaluate("models/tiny.onnx")
-            assert "fallback CPU" in r.notes[0]
+            assert "CPU FALLBACK" in r.notes[0]
         """
     )
     result = pytester.runpytest("--edge-target=edgetpu")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*note: float model on edgetpu*fallback CPU*"])
+    result.stdout.fnmatch_lines(["*note: CPU FALLBACK: float model runs entirely on edgetpu*"])
 
 
 def test_xdist_gathers_every_result(pytester: pytest.Pytester) -> None:

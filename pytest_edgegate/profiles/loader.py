@@ -35,6 +35,7 @@ _TYPE_NAMES = {
     "int": "an integer",
     "float": "a number",
     "str": "a string",
+    "bool": "true or false",
     "list[str]": "a list of strings",
     "table": "a table",
 }
@@ -55,8 +56,14 @@ def _check_value(source: str, key: str, spec: Field, value: Any) -> Any:
             raise ProfileError(source, f"expected a finite number, got {value!r}", key)
         if spec.minimum is not None and value < spec.minimum:
             raise ProfileError(source, f"expected a value >= {spec.minimum:g}, got {value!r}", key)
-        if spec.minimum == 0.0 and value == 0 and spec.type == "float":
+        if spec.positive and value <= 0:
             raise ProfileError(source, f"expected a positive number, got {value!r}", key)
+        if spec.maximum is not None and value > spec.maximum:
+            raise ProfileError(source, f"expected a value <= {spec.maximum:g}, got {value!r}", key)
+        return value
+    if spec.type == "bool":
+        if not isinstance(value, bool):
+            raise ProfileError(source, f"expected {expected}, got {value!r}", key)
         return value
     if spec.type == "str":
         if not isinstance(value, str):
@@ -67,7 +74,7 @@ def _check_value(source: str, key: str, spec: Field, value: Any) -> Any:
             )
         return value
     if spec.type == "list[str]":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ProfileError(source, f"expected {expected}, got {value!r}", key)
         return tuple(value)
     if not isinstance(value, dict):

@@ -23,12 +23,15 @@ class Field:
     type: str
     required: bool = False
     minimum: float | None = 0.0
+    maximum: float | None = None
+    positive: bool = False
     choices: tuple[str, ...] | None = None
     doc: str = ""
 
 
-def _num(doc: str, required: bool = False, minimum: float | None = 0.0) -> Field:
-    return Field("float", required=required, minimum=minimum, doc=doc)
+def _num(doc: str, required: bool = False) -> Field:
+    """A strictly positive number (a clock, a size, a speed: zero would be a typo)."""
+    return Field("float", required=required, positive=True, doc=doc)
 
 
 TOP_LEVEL: dict[str, Field] = {
@@ -79,6 +82,33 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "link_bandwidth_gbps": _num("host to NPU bandwidth, GB/s"),
         "placement_rule": Field("str", choices=("prefix", "partition")),
         "limits": Field("table", doc="documented attribute limits, numbers only"),
+    },
+    "costmodel": {
+        "threads": Field("int", minimum=1, doc="threads the constants were fitted at"),
+        "parallel_fraction": Field("float", maximum=1.0, doc="Amdahl parallel share, 0..1"),
+        "eff_conv": _num("share of peak reached by dense k x k convolutions"),
+        "eff_pointwise": _num("share of peak reached by 1x1 convolutions"),
+        "eff_depthwise": _num("share of peak reached by depthwise convolutions"),
+        "eff_gemm": _num("share of peak reached by Gemm/MatMul"),
+        "eff_vector": _num("share of peak reached by every other operator"),
+        "eff_cache": _num("bandwidth multiple for data that fits the cache"),
+        "eff_dram": _num("share of the bandwidth reached for data that does not"),
+        "dispatch_us": Field("float", minimum=0.0, doc="runtime overhead per node, us"),
+        "fixed_us": Field("float", minimum=0.0, doc="overhead per inference, us"),
+        "energy_compute_w": Field("float", minimum=0.0, doc="power while computing, W"),
+        "energy_memory_w": Field("float", minimum=0.0, doc="power while moving data, W"),
+        "energy_static_w": Field("float", minimum=0.0, doc="power during overheads, W"),
+        "npu_eff_mac": _num("share of NPU peak reached by MAC operators"),
+        "npu_eff_vector": _num("share of NPU peak reached by other operators"),
+        "npu_dispatch_us": Field("float", minimum=0.0, doc="NPU overhead per node, us"),
+        "npu_fixed_us": Field("float", minimum=0.0, doc="NPU overhead per inference, us"),
+        "transfer_fixed_us": Field("float", minimum=0.0, doc="cost of each NPU/CPU hop, us"),
+        "npu_pool_as_conv": Field("bool", doc="the NPU runs pooling as a dense convolution"),
+        "npu_pj_per_mac": Field("float", minimum=0.0, doc="NPU energy per MAC, pJ"),
+        "npu_pj_per_vector_op": Field("float", minimum=0.0, doc="NPU energy per other op, pJ"),
+        "npu_pj_per_sram_byte": Field("float", minimum=0.0, doc="on-chip byte moved, pJ"),
+        "npu_pj_per_dram_byte": Field("float", minimum=0.0, doc="off-chip byte moved, pJ"),
+        "npu_static_w": Field("float", minimum=0.0, doc="NPU static power while busy, W"),
     },
     "sources": {},  # free-form: "section.key" = "citation"
 }
