@@ -112,6 +112,7 @@ class EdgeHandle:
             verdicts=verdicts,
             notes=notes,
             details=details,
+            regression=dict(self.budget.regression) if self.budget.regression else None,
         )
 
     def _error_result(self, model: Any, error: str) -> EdgeResult:

@@ -32,6 +32,7 @@ class EdgeResult:
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    regression: dict[str, Any] | None = None  # the marker's per-test thresholds
 
     @property
     def passed(self) -> bool:

@@ -78,6 +78,39 @@ OPTIONS: tuple[Option, ...] = (
         default="estimate",
     ),
     Option(
+        "edge_json",
+        "--edge-json",
+        "edge_json",
+        "write every result, with its environment and baseline comparison, to this JSON file",
+    ),
+    Option(
+        "edge_html",
+        "--edge-html",
+        "edge_html",
+        "write a self-contained HTML report (summary, budgets, deltas, per-node breakdowns)",
+    ),
+    Option(
+        "edge_baseline",
+        "--edge-baseline",
+        "edge_baseline",
+        "compare with this baseline JSON file; a metric worse than its threshold fails the session",
+    ),
+    Option(
+        "edge_update_baseline",
+        "--edge-update-baseline",
+        None,
+        "write this run's results into the --edge-baseline file, merging with its entries",
+        kind="bool",
+        default=False,
+    ),
+    Option(
+        "edge_regression",
+        "--edge-regression",
+        "edge_regression",
+        "regression thresholds METRIC:THRESHOLD[,...], e.g. latency_ms:5%,size_mb:0 "
+        "(default: deterministic metrics 2 %, measured metrics not gated)",
+    ),
+    Option(
         "edge_measure",
         "--edge-measure",
         None,
@@ -96,6 +129,11 @@ class Settings:
     latency_source: str = "estimate"
     memory_source: str = "estimate"
     measure: bool = False
+    json_path: str | None = None
+    html_path: str | None = None
+    baseline: str | None = None
+    update_baseline: bool = False
+    regression: dict[str, Any] | None = None
 
 
 def split_list(values: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -155,14 +193,34 @@ def resolve(
         values[option.dest] = (
             option.default if raw in (None, [], ()) else _convert(option, raw, where)
         )
-    return Settings(
+    settings = Settings(
         targets=tuple(values["edge_targets"]),
         profile_paths=tuple(values["edge_profiles"]),
         list_targets=bool(values["edge_list_targets"]),
         latency_source=values["edge_latency"],
         memory_source=values["edge_memory"],
         measure=bool(values["edge_measure"]),
+        json_path=values["edge_json"],
+        html_path=values["edge_html"],
+        baseline=values["edge_baseline"],
+        update_baseline=bool(values["edge_update_baseline"]),
+        regression=_regression(values["edge_regression"]),
     )
+    if settings.update_baseline and not settings.baseline:
+        raise SettingsError(
+            "--edge-update-baseline needs --edge-baseline PATH (or the ini key edge_baseline)"
+        )
+    if settings.update_baseline and settings.baseline.startswith("git:"):
+        raise SettingsError("--edge-update-baseline writes a file: give --edge-baseline PATH")
+    return settings
+
+
+def _regression(value: str | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    from pytest_edgegate.regression import parse_thresholds
+
+    return parse_thresholds(value, "--edge-regression / ini key edge_regression")
 
 
 def check_targets(targets: Sequence[str], known: Sequence[str]) -> None:

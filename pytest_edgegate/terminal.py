@@ -1,13 +1,15 @@
 """The terminal summary: one ``tabulate`` table per target after the run.
 
-Each metric cell shows the value and, when the test set a budget on it, the limit, so a red
-row says at a glance which budget broke and by how much.  ``-q`` keeps only the verdicts.
+Each metric cell shows the value, the limit when the test set a budget on it, and the change
+against the baseline when one is compared, so a red row says at a glance which budget broke or
+which number moved.  ``-q`` keeps only the verdicts; ``-v`` adds each test's top operators.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from tabulate import tabulate
 
@@ -15,18 +17,9 @@ from pytest_edgegate.results import EdgeResult
 
 #: Columns shown when present in any result, in this order.
 COLUMNS = (
-    "size_mb",
-    "params_m",
-    "macs_m",
-    "peak_memory_mb",
-    "latency_ms",
-    "energy_mj",
-    "npu_coverage",
-    "accuracy_drop",
-    "accuracy_drop_rel",
-    "sqnr_db",
-    "top1_agreement",
-)
+    "size_mb", "params_m", "macs_m", "peak_memory_mb", "latency_ms", "energy_mj",
+    "npu_coverage", "accuracy_drop", "accuracy_drop_rel", "sqnr_db", "top1_agreement",
+)  # fmt: skip
 
 
 def _test_name(nodeid: str, target: str) -> str:
@@ -35,38 +28,85 @@ def _test_name(nodeid: str, target: str) -> str:
     return name[: -len(suffix)] if name.endswith(suffix) else name.replace(f"-{target}]", "]")
 
 
-def _cell(result: EdgeResult, metric: str) -> str:
+def _cell(result: EdgeResult, metric: str, delta: Mapping[str, Any] | None) -> str:
     value = result.metrics.get(metric)
     text = "n/a" if value is None else f"{value:.4g}"
-    limits = [v for v in result.verdicts if v.metric == metric and v.keyword != "device"]
-    for verdict in limits:
-        sign = "<=" if verdict.kind == "max" else ">="
-        mark = "" if verdict.passed else " FAIL"
-        text += f" ({sign}{verdict.bound:g}{mark})"
+    for verdict in result.verdicts:
+        if verdict.metric == metric and verdict.keyword != "device":
+            sign = "<=" if verdict.kind == "max" else ">="
+            mark = "" if verdict.passed else " FAIL"
+            text += f" ({sign}{verdict.bound:g}{mark})"
+    if delta and delta.get("delta_pct") is not None and delta["status"] != "unchanged":
+        flag = {"regressed": " REGRESSED", "improved": "", "incomparable": " ?"}.get(
+            delta["status"], ""
+        )
+        text += f" [{delta['delta_pct']:+.1f}%{flag}]"
     return text
 
 
-def _verdict(result: EdgeResult) -> str:
+def _verdict(result: EdgeResult, regressed: bool) -> str:
     if result.error:
         return "ERROR"
-    broken = result.broken
-    if not broken:
-        return "pass"
-    return "FAIL: " + ", ".join(sorted({v.metric for v in broken}))
+    broken = sorted({v.metric for v in result.broken})
+    parts = ["FAIL: " + ", ".join(broken)] if broken else []
+    if regressed:
+        parts.append("REGRESSED")
+    return "; ".join(parts) or "pass"
 
 
-def summary_tables(results: Iterable[EdgeResult], quiet: bool = False) -> list[str]:
-    """Lines of text: a header, then a table, per target (targets sorted)."""
+def _top_ops(result: EdgeResult, n: int = 3) -> str:
+    estimate = result.details.get("estimate") or {}
+    nodes = estimate.get("nodes")
+    if nodes:
+        by_op: dict[str, float] = defaultdict(float)
+        for node in nodes:
+            by_op[node["op_type"]] += node["time_ms"]
+        total = sum(by_op.values()) or 1.0
+        top = sorted(by_op.items(), key=lambda kv: -kv[1])[:n]
+        return ", ".join(f"{op} {100 * t / total:.0f}% time" for op, t in top)
+    macs: dict[str, int] = defaultdict(int)
+    for node in result.details.get("nodes", []):
+        macs[node["op_type"]] += node["macs"]
+    total = sum(macs.values()) or 1
+    top = sorted(macs.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{op} {100 * m / total:.0f}% MACs" for op, m in top if m)
+
+
+def summary_tables(
+    results: Iterable[EdgeResult],
+    quiet: bool = False,
+    deltas: Iterable[Mapping[str, Any]] = (),
+    verbose: bool = False,
+) -> list[str]:
+    """Lines of text: a one-line verdict, then a table, per target (targets sorted)."""
     by_target: dict[str, list[EdgeResult]] = defaultdict(list)
     for result in results:
         by_target[result.target].append(result)
+    index: dict[tuple[str, str], dict[str, Any]] = {}
+    regressed_keys: set[tuple[str, str]] = set()
+    for d in deltas:
+        index[(d["nodeid"], d["metric"])] = d
+        if d["status"] == "regressed":
+            regressed_keys.add((d["target"], d["nodeid"]))
     lines: list[str] = []
     for target in sorted(by_target):
         rows = by_target[target]
         failed = sum(1 for r in rows if not r.passed)
-        lines.append(f"target {target}: {len(rows) - failed} passed, {failed} failed")
+        regressed = sum(1 for r in rows if (target, r.nodeid) in regressed_keys)
+        verdict = "FAIL" if failed or regressed else "PASS"
+        line = f"target {target}: {len(rows) - failed} passed, {failed} failed"
+        if deltas:
+            line += f", {regressed} regressed"
+        lines.append(f"{line} -> {verdict}")
         if quiet:
-            table = [[_test_name(r.nodeid, target), r.model, _verdict(r)] for r in rows]
+            table = [
+                [
+                    _test_name(r.nodeid, target),
+                    r.model,
+                    _verdict(r, (target, r.nodeid) in regressed_keys),
+                ]
+                for r in rows
+            ]
             lines.append(tabulate(table, headers=["test", "model", "verdict"]))
             continue
         shown = [
@@ -75,12 +115,41 @@ def summary_tables(results: Iterable[EdgeResult], quiet: bool = False) -> list[s
             if any(m in r.metrics or any(v.metric == m for v in r.verdicts) for r in rows)
         ]
         headers = ["test", "model", *shown, "verdict"]
-        table = [
-            [_test_name(r.nodeid, target), r.model] + [_cell(r, m) for m in shown] + [_verdict(r)]
-            for r in rows
-        ]
+        if verbose:
+            headers.append("top operators")
+        table = []
+        for r in rows:
+            row = [_test_name(r.nodeid, target), r.model]
+            row += [_cell(r, m, index.get((r.nodeid, m))) for m in shown]
+            row.append(_verdict(r, (target, r.nodeid) in regressed_keys))
+            if verbose:
+                row.append(_top_ops(r))
+            table.append(row)
         lines.append(tabulate(table, headers=headers, disable_numparse=True))
-        notes = sorted({n for r in rows for n in r.notes[:1] if r.notes})
+        notes = sorted({r.notes[0] for r in rows if r.notes})
         lines.extend(f"  note: {n}" for n in notes)
         lines.append("")
+    return lines
+
+
+def regression_lines(comparison: Mapping[str, Any]) -> list[str]:
+    """What regressed against the baseline, by how much, plus comparison warnings."""
+    if not comparison:
+        return []
+    entries = comparison.get("entries", [])
+    lines = [f"baseline {comparison.get('baseline')}:"]
+    regressed = [d for d in entries if d["status"] == "regressed"]
+    for d in regressed:
+        pct = "" if d.get("delta_pct") is None else f" ({d['delta_pct']:+.1f} %)"
+        lines.append(
+            f"REGRESSED {d['nodeid']}: {d['metric']} {d['baseline']:.4g} -> {d['current']:.4g}"
+            f"{pct}, threshold {d['threshold']}"
+        )
+    counts = defaultdict(int)
+    for d in entries:
+        counts[d["status"]] += 1
+    lines.append(
+        "  " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "  empty"
+    )
+    lines.extend(f"  warning: incomparable: {w}" for w in comparison.get("warnings", []))
     return lines

@@ -24,7 +24,7 @@ def test_example_gate_passes_on_each_target() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for target in ("cortex-a72", "edgetpu"):
         assert f"test_fp32_classifier[{target}] PASSED" in done.stdout
-        assert f"target {target}: 3 passed, 0 failed" in done.stdout
+        assert f"target {target}: 3 passed, 0 failed -> PASS" in done.stdout
     assert "CPU FALLBACK: float model runs entirely on edgetpu" in done.stdout
 
 

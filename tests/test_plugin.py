@@ -251,7 +251,7 @@ def test_terminal_summary_table_and_quiet(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*= edgegate =*",
-            "target cortex-a72: 1 passed, 1 failed",
+            "target cortex-a72: 1 passed, 1 failed -> FAIL",
             "*test*model*size_mb*params_m*macs_m*peak_memory_mb*verdict*",
             "*test_too_big*tiny.onnx*(<=0.001 FAIL)*FAIL: size_mb*",
         ]
@@ -313,7 +313,7 @@ def test_xdist_gathers_every_result(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--edge-target=cortex-a72,cortex-a53", "-n", "2")
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines(
-        ["target cortex-a53: 1 passed, 1 failed", "*", "target cortex-a72: 1 passed, 1 failed"],
+        ["target cortex-a53: 1 passed, 1 failed -> FAIL", "*", "target cortex-a72: 1 passed, 1 failed -> FAIL"],
         consecutive=False,
     )
 

@@ -1,0 +1,98 @@
+"""Baseline files: a committed record of each test's metrics, compared with every run.
+
+A baseline is deterministic JSON (sorted keys, versioned schema, atomic write) so its diff in a
+pull request is reviewable.  Updating it merges with what is there: a partial run (``-k``,
+``--lf``) refreshes the entries it produced and keeps every other one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pytest_edgegate import __version__
+from pytest_edgegate.errors import EdgeGateError
+from pytest_edgegate.report.jsonio import write_json
+
+BASELINE_SCHEMA = 1
+
+
+class BaselineError(EdgeGateError):
+    """A baseline file exists but cannot be used; the message names it and why."""
+
+
+def entry_key(result: Mapping[str, Any], index: int) -> str:
+    """One key per evaluation: the node id, plus ``#i`` for a test's second model and on."""
+    return result["nodeid"] if index == 0 else f"{result['nodeid']}#{index}"
+
+
+def keyed(results: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    out: dict[str, Mapping[str, Any]] = {}
+    counts: dict[str, int] = {}
+    for result in results:
+        i = counts.get(result["nodeid"], 0)
+        counts[result["nodeid"]] = i + 1
+        out[entry_key(result, i)] = result
+    return out
+
+
+def load(path: str | Path) -> dict[str, Any] | None:
+    """The baseline at ``path``; ``None`` when the file does not exist yet."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"baseline {path}: cannot be read ({exc})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise BaselineError(
+            f"baseline {path}: not valid JSON ({exc}); the file is corrupt or truncated: "
+            "restore it from version control or rewrite it with --edge-update-baseline"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
+        raise BaselineError(f"baseline {path}: expected an object with 'entries'")
+    schema = data.get("schema_version")
+    if not isinstance(schema, int):
+        raise BaselineError(f"baseline {path}: missing or bad 'schema_version'")
+    if schema > BASELINE_SCHEMA:
+        raise BaselineError(
+            f"baseline {path}: schema version {schema} is newer than this pytest-edgegate "
+            f"understands ({BASELINE_SCHEMA}); upgrade pytest-edgegate"
+        )
+    return data
+
+
+def _entry(result: Mapping[str, Any], costmodel: str) -> dict[str, Any]:
+    return {
+        "costmodel_version": costmodel,
+        "nodeid": result["nodeid"],
+        "target": result["target"],
+        "profile_version": result.get("profile_version"),
+        "model": result.get("model"),
+        "sha256": result.get("sha256"),
+        "metrics": dict(result.get("metrics", {})),
+        "sources": dict(result.get("sources", {})),
+    }
+
+
+def merged(
+    existing: Mapping[str, Any] | None, results: Iterable[Mapping[str, Any]], costmodel: str
+) -> dict[str, Any]:
+    """The baseline after this run: existing entries, refreshed by the ones this run made."""
+    entries = dict(existing.get("entries", {})) if existing else {}
+    for key, result in keyed(r for r in results if not r.get("error")).items():
+        entries[key] = _entry(result, costmodel)
+    return {
+        "schema_version": BASELINE_SCHEMA,
+        "tool": {"name": "pytest-edgegate", "version": __version__},
+        "entries": dict(sorted(entries.items())),
+    }
+
+
+def write(path: str | Path, data: Mapping[str, Any]) -> None:
+    write_json(path, data)

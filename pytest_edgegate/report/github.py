@@ -1,0 +1,140 @@
+"""GitHub Actions outputs: a Markdown job summary and ``::error`` annotations.
+
+Everything that comes from a test id, a model name or a message is escaped the way the runner
+requires (workflow-command data: ``%``, CR, LF; properties also ``:`` and ``,``), and Markdown
+special characters are neutralised, so a crafted test id cannot inject a command or markup.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pytest_edgegate.metrics import format_value
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(message: str, file: str | None, line: int | None, title: str) -> str:
+    props = []
+    if file:
+        props.append(f"file={escape_property(file)}")
+        if line:
+            props.append(f"line={line}")
+    props.append(f"title={escape_property(title)}")
+    return f"::error {','.join(props)}::{escape_data(message)}"
+
+
+def md(text: Any) -> str:
+    """Text safe inside a Markdown table cell (HTML-escaped, pipes and newlines neutralised)."""
+    return (
+        html.escape(str(text), quote=True)
+        .replace("|", "&#124;")
+        .replace("\n", " ")
+        .replace("\r", " ")
+        .replace("`", "&#96;")
+        .replace("[", "&#91;")
+        .replace("]", "&#93;")
+    )
+
+
+def annotations(
+    document: Mapping[str, Any], locations: Mapping[str, tuple[str, int | None]]
+) -> list[str]:
+    """One ``::error`` per broken budget and per regression, on the test's file and line."""
+    lines = []
+    for r in document["results"]:
+        file, line = locations.get(r["nodeid"], (None, None))
+        if r.get("error"):
+            lines.append(annotation(r["error"], file, line, f"edgegate: {r['nodeid']}"))
+        for v in r.get("verdicts", []):
+            if v["passed"]:
+                continue
+            if v["value"] is None:
+                what = f"{v['metric']} not available on {r['target']}: {v['reason']}"
+            else:
+                sign = "<=" if v["kind"] == "max" else ">="
+                what = (
+                    f"{v['metric']} {format_value(v['metric'], v['value'])} on {r['target']}, "
+                    f"limit {sign} {format_value(v['metric'], v['limit'])}"
+                )
+            lines.append(annotation(what, file, line, f"edgegate budget: {r['nodeid']}"))
+    comparison = document.get("comparison") or {}
+    for d in comparison.get("entries", []):
+        if d["status"] != "regressed":
+            continue
+        file, line = locations.get(d["nodeid"], (None, None))
+        message = (
+            f"{d['metric']} regressed on {d['target']}: {d['baseline']:.4g} -> "
+            f"{d['current']:.4g} ({d['delta_pct']:+.1f} %), threshold {d['threshold']}"
+            if d.get("delta_pct") is not None
+            else f"{d['metric']} regressed on {d['target']}"
+        )
+        lines.append(annotation(message, file, line, f"edgegate regression: {d['nodeid']}"))
+    return lines
+
+
+def summary_markdown(document: Mapping[str, Any]) -> str:
+    """The job summary: verdict per target, then broken budgets and regressions."""
+    out = ["## edgegate", ""]
+    out.append("| target | passed | failed | errors | regressed | improved |")
+    out.append("|---|---|---|---|---|---|")
+    for target, s in document["summary"].items():
+        out.append(
+            f"| {md(target)} | {s['passed']} | {s['failed']} | {s['errors']} | "
+            f"{s['regressed']} | {s['improved']} |"
+        )
+    broken = [(r, v) for r in document["results"] for v in r.get("verdicts", []) if not v["passed"]]
+    if broken:
+        out += ["", "### Broken budgets", "", "| test | model | metric | value | limit |"]
+        out.append("|---|---|---|---|---|")
+        for r, v in broken:
+            value = "n/a" if v["value"] is None else format_value(v["metric"], v["value"])
+            sign = "<=" if v["kind"] == "max" else ">="
+            out.append(
+                f"| {md(r['nodeid'])} | {md(r['model'])} | {md(v['metric'])} | {md(value)} | "
+                f"{sign} {md(format_value(v['metric'], v['limit']))} |"
+            )
+    regressions = [
+        d
+        for d in (document.get("comparison") or {}).get("entries", [])
+        if d["status"] == "regressed"
+    ]
+    if regressions:
+        out += ["", "### Regressions against the baseline", ""]
+        out += [
+            "| test | metric | baseline | now | change | threshold |",
+            "|---|---|---|---|---|---|",
+        ]
+        for d in regressions:
+            pct = "" if d.get("delta_pct") is None else f"{d['delta_pct']:+.1f} %"
+            out.append(
+                f"| {md(d['nodeid'])} | {md(d['metric'])} | {d['baseline']:.4g} | "
+                f"{d['current']:.4g} | {pct} | {md(d['threshold'])} |"
+            )
+    return "\n".join(out) + "\n"
+
+
+def write_step_summary(document: Mapping[str, Any], env: Mapping[str, str] | None = None) -> bool:
+    """Append the summary to ``$GITHUB_STEP_SUMMARY`` when running in GitHub Actions."""
+    env = os.environ if env is None else env
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if env.get("GITHUB_ACTIONS") != "true" or not path:
+        return False
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(summary_markdown(document))
+    return True
+
+
+def in_actions(env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return env.get("GITHUB_ACTIONS") == "true"
+
