@@ -10,9 +10,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pytest_edgegate import __version__
 from pytest_edgegate.errors import EdgeGateError
+from pytest_edgegate.report.document import DOCUMENT_SCHEMA
 
 USAGE_ERROR = 4
 
@@ -134,6 +136,95 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_document(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EdgeGateError(f"{path}: no such results file") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise EdgeGateError(f"{path}: not a readable edgegate JSON results file ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise EdgeGateError(f"{path}: expected an edgegate results document with 'results'")
+    if data.get("schema_version", 0) > DOCUMENT_SCHEMA:
+        raise EdgeGateError(
+            f"{path}: schema version {data['schema_version']} is newer than this edgegate "
+            f"understands ({DOCUMENT_SCHEMA}); upgrade pytest-edgegate"
+        )
+    return data
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    """Combine the results of CI shards (one job per target, say) into one document."""
+    from pytest_edgegate.report.document import build
+    from pytest_edgegate.report.jsonio import write_json
+
+    results: dict[tuple[str, str, int], dict] = {}
+    env: dict = {}
+    profiles: dict[str, str] = {}
+    for path in args.inputs:
+        doc = _load_document(path)
+        env = env or dict(doc.get("environment", {}))
+        profiles.update(doc.get("environment", {}).get("profiles", {}))
+        counts: dict[tuple[str, str], int] = {}
+        for r in doc["results"]:
+            index = counts.get((r["nodeid"], r["target"]), 0)
+            counts[(r["nodeid"], r["target"])] = index + 1
+            key = (r["nodeid"], r["target"], index)
+            if key in results:
+                print(f"edgegate: warning: {r['nodeid']} appears in several shards; kept {path}")
+            results[key] = r
+    env["profiles"] = dict(sorted(profiles.items()))
+    ordered = [results[k] for k in sorted(results)]
+    write_json(args.output, build(ordered, env, None))
+    print(f"edgegate: merged {len(ordered)} results from {len(args.inputs)} files -> {args.output}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """Render and gate a results document after the fact; exit 1 on a failure or regression."""
+    from pytest_edgegate import baseline as baseline_mod
+    from pytest_edgegate.costmodel import COSTMODEL_VERSION
+    from pytest_edgegate.gate import compare, regressions
+    from pytest_edgegate.regression import parse_thresholds
+    from pytest_edgegate.report.document import build
+    from pytest_edgegate.report.github import in_actions, write_step_summary
+    from pytest_edgegate.report.jsonio import write_json
+    from pytest_edgegate.terminal import regression_lines
+
+    doc = _load_document(args.results)
+    comparison = None
+    if args.baseline:
+        data = baseline_mod.load(args.baseline)
+        if data is None:
+            raise EdgeGateError(f"baseline {args.baseline} does not exist")
+        thresholds = parse_thresholds(args.regression, "--regression")
+        comparison, problems = compare(
+            doc["results"], data, thresholds, args.baseline, COSTMODEL_VERSION
+        )
+        for problem in problems:
+            print(f"edgegate: warning: {problem}")
+    doc = build(doc["results"], doc.get("environment", {}), comparison, doc.get("generated"))
+    if args.html:
+        from pytest_edgegate.report.html import write_html
+
+        write_html(doc, args.html)
+        print(f"edgegate: wrote HTML report {args.html}")
+    if args.json:
+        write_json(args.json, doc)
+        print(f"edgegate: wrote JSON results {args.json}")
+    if in_actions():
+        write_step_summary(doc)
+    failed = sum(s["failed"] + s["errors"] for s in doc["summary"].values())
+    for target, s in doc["summary"].items():
+        print(
+            f"target {target}: {s['passed']} passed, {s['failed']} failed, {s['errors']} errors,"
+            f" {s['regressed']} regressed"
+        )
+    for line in regression_lines(comparison or {}):
+        print(line)
+    return 1 if failed or regressions(comparison) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgegate", description="Edge-device budgets for ONNX models (pytest-edgegate)."
@@ -167,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--top", type=int, default=20, help="nodes to list, slowest first")
     profile.add_argument("--json", action="store_true", help="print JSON instead of a table")
     profile.set_defaults(func=_cmd_profile)
+    merge = sub.add_parser("merge", help="combine JSON results of several runs or CI shards")
+    merge.add_argument("inputs", nargs="+", metavar="RESULTS.json")
+    merge.add_argument("-o", "--output", required=True, metavar="ALL.json")
+    merge.set_defaults(func=_cmd_merge)
+    report = sub.add_parser("report", help="render and gate a JSON results file")
+    report.add_argument("results", metavar="RESULTS.json")
+    report.add_argument("--html", metavar="PATH", help="write the HTML report here")
+    report.add_argument("--json", metavar="PATH", help="write the gated document here")
+    report.add_argument("--baseline", metavar="PATH", help="baseline to compare with")
+    report.add_argument("--regression", default="", metavar="METRIC:THRESHOLD[,...]")
+    report.set_defaults(func=_cmd_report)
     return parser
 
 
@@ -174,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (EdgeGateError, KeyError) as exc:
+    except (EdgeGateError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
         print(f"edgegate: error: {message}", file=sys.stderr)
         return USAGE_ERROR

@@ -105,7 +105,6 @@ class EdgeSession:
         from pytest_edgegate import baseline as baseline_mod
         from pytest_edgegate.costmodel import COSTMODEL_VERSION
         from pytest_edgegate.errors import EdgeGateError
-        from pytest_edgegate.regression import compare_entry, not_run, parse_thresholds
 
         if settings.baseline.startswith("git:"):
             self.gate_error = (
@@ -124,25 +123,14 @@ class EdgeSession:
                 f"baseline {path} does not exist yet: create it with --edge-update-baseline"
             )
             return {"baseline": settings.baseline, "entries": [], "warnings": []}
-        entries = data["entries"]
-        deltas = []
-        keyed = baseline_mod.keyed(results)
-        for key, result in keyed.items():
-            configured = dict(settings.regression or {})
-            if result.get("regression"):
-                try:
-                    configured.update(parse_thresholds(result["regression"], result["nodeid"]))
-                except EdgeGateError as exc:
-                    self.problems.append(str(exc))
-            deltas += compare_entry(key, result, entries.get(key), configured, COSTMODEL_VERSION)
-        deltas += not_run(entries, keyed)
-        warnings = sorted({f"{d.nodeid}: {d.reason}" for d in deltas if d.reason})
-        self.regressions = [d.to_dict() for d in deltas if d.status == "regressed"]
-        return {
-            "baseline": settings.baseline,
-            "entries": [d.to_dict() for d in deltas],
-            "warnings": warnings,
-        }
+        from pytest_edgegate.gate import compare, regressions
+
+        comparison, problems = compare(
+            results, data, settings.regression or {}, settings.baseline, COSTMODEL_VERSION
+        )
+        self.problems.extend(problems)
+        self.regressions = regressions(comparison)
+        return comparison
 
     def _write(self, what: str, path: Path, writer, document) -> None:
         try:

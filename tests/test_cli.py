@@ -65,3 +65,50 @@ def test_profile_prints_per_node_breakdown(
     assert data["partitions"] == 1 and 0 < data["npu_coverage"] < 1
     assert main(["profile", str(path), "--target", "cortex-m7"]) == 4
     assert "static checks only" in capsys.readouterr().err
+
+
+def _doc(target: str, size: float) -> dict:
+    from pytest_edgegate.report.document import build
+
+    result = {
+        "nodeid": f"t.py::test_m[{target}]", "target": target, "profile_version": "1.0",
+        "model": "m.onnx", "metrics": {"size_mb": size}, "sources": {"size_mb": "static"},
+        "verdicts": [], "passed": True, "error": None,
+    }  # fmt: skip
+    return build([result], {"profiles": {target: "1.0"}}, None, "2026-01-01T00:00:00Z")
+
+
+def test_merge_and_report_gate_after_the_fact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_edgegate import baseline
+    from pytest_edgegate.report.jsonio import write_json
+
+    write_json(tmp_path / "a.json", _doc("cortex-a72", 1.0))
+    write_json(tmp_path / "b.json", _doc("edgetpu", 2.0))
+    out = tmp_path / "all.json"
+    assert main(["merge", str(tmp_path / "b.json"), str(tmp_path / "a.json"), "-o", str(out)]) == 0
+    merged = json.loads(out.read_text())
+    assert [r["target"] for r in merged["results"]] == ["cortex-a72", "edgetpu"]
+    assert merged["environment"]["profiles"] == {"cortex-a72": "1.0", "edgetpu": "1.0"}
+    base = tmp_path / "base.json"
+    baseline.write(base, baseline.merged(None, merged["results"], "1"))
+    capsys.readouterr()
+    assert main(["report", str(out), "--baseline", str(base)]) == 0
+    write_json(tmp_path / "c.json", _doc("edgetpu", 3.0))
+    assert main(["merge", str(tmp_path / "a.json"), str(tmp_path / "c.json"), "-o", str(out)]) == 0
+    assert (
+        main(["report", str(out), "--baseline", str(base), "--json", str(tmp_path / "g.json")]) == 1
+    )
+    text = capsys.readouterr().out
+    assert "REGRESSED t.py::test_m[edgetpu]: size_mb 2 -> 3 (+50.0 %)" in text
+    assert json.loads((tmp_path / "g.json").read_text())["summary"]["edgetpu"]["regressed"] == 1
+
+
+def test_report_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["report", str(bad)]) == 4
+    assert "not a readable edgegate JSON results file" in capsys.readouterr().err
+    assert main(["merge", str(tmp_path / "none.json"), "-o", str(tmp_path / "o.json")]) == 4
+    assert "no such results file" in capsys.readouterr().err
