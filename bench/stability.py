@@ -1,0 +1,189 @@
+"""How stable are the runner's latency figures, idle and under load?  (A benchmark, not a test.)
+
+For SqueezeNet, ResNet-50 and Inception v1 from onnx's ``backend/test/data/light`` (their
+weights come from ``ConstantOfShape``, so the files are small and run in onnxruntime), run
+``run_model`` with ``threads=4`` (capped to the host's cores) five times, each in a fresh
+child process, first as the machine is, then with a CPU-bound busy process pinned to the
+last core.  Per model it prints, for each figure, the median over the five runs, their
+spread ((max - min) / median) and the loaded/idle ratio of the medians:
+
+- ``host_p50``: the raw host latency (ms);
+- ``p50/calib``: host p50 divided by the summed p50 of the three calibration kernels timed in
+  the same child right after it (a dimensionless host-speed-normalised figure);
+- ``mix_a53``: a candidate device figure: the model's host time split by its per-node
+  profile into conv / gemm / other, each part scaled by the host's speed on the matching
+  calibration kernel over the Cortex-A53 profile's speed (19.2 GFLOP/s, 2.26 GB/s), in ms.
+  A first candidate for the cost model's translation, not the final one;
+- ``cpu_p50``, ``cpu_mix_a53``: the same from process CPU time (all threads) instead of
+  the wall clock, for the model and for the calibration kernels;
+- ``ref1_p50``, ``ref1_min``: median and minimum wall time of the same model timed with one
+  thread (``reference_threads=1``) in the same child.
+
+Usage: ``python bench/stability.py [--repeats 5] [--time-cap 3] [--threads 4] [--json F]``.
+The load averages before each phase are printed because the host may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import onnx
+
+from pytest_edgegate.runner import RunResult, RunSpec, run_model
+
+MODELS = ("squeezenet", "resnet50", "inception_v1")
+#: Cortex-A53 profile figures (pytest_edgegate/profiles/data/cortex-a53.toml).
+DEVICE_GFLOPS = 19.2
+DEVICE_GBPS = 2.26
+
+
+def light_model(name: str) -> str:
+    return str(Path(onnx.__file__).parent / "backend/test/data/light" / f"light_{name}.onnx")
+
+
+FIGURES = (
+    "host_p50",
+    "p50/calib",
+    "mix_a53",
+    "cpu_p50",
+    "cpu_mix_a53",
+    "ref1_p50",
+    "ref1_min",
+)
+
+
+def figures(result: RunResult) -> dict[str, float]:
+    """The figures of one run: wall-clock based, then CPU-time based."""
+    cal = result.calibration
+    share = result.profile.class_share
+    out = {}
+    for prefix, p50, conv, gemm, stream, total in (
+        (
+            "",
+            result.timing.p50_ms,
+            cal.conv_gflops,
+            cal.gemm_gflops,
+            cal.stream_gbps,
+            cal.total_p50_ms,
+        ),
+        (
+            "cpu_",
+            result.cpu_timing.p50_ms,
+            cal.conv_cpu_gflops,
+            cal.gemm_cpu_gflops,
+            cal.stream_cpu_gbps,
+            cal.total_cpu_p50_ms,
+        ),
+    ):
+        out["host_p50" if not prefix else "cpu_p50"] = p50
+        out["p50/calib" if not prefix else "cpu/calib"] = p50 / total
+        out[prefix + "mix_a53"] = (
+            p50 * share["conv"] * conv / DEVICE_GFLOPS
+            + p50 * share["gemm"] * gemm / DEVICE_GFLOPS
+            + p50 * share["other"] * stream / DEVICE_GBPS
+        )
+    out["ref1_p50"] = result.reference.timing.p50_ms
+    out["ref1_min"] = result.reference.timing.min_ms
+    return out
+
+
+def busy_process() -> subprocess.Popen:
+    """A CPU-bound Python loop pinned to the last core."""
+    core = max(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    code = (
+        "import os\n"
+        f"if hasattr(os, 'sched_setaffinity'): os.sched_setaffinity(0, {{{core}}})\n"
+        "while True: pass\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def run_phase(label: str, repeats: int, time_cap: float, threads: int) -> dict[str, list[dict]]:
+    print(f"# {label}: load average {os.getloadavg()}", flush=True)
+    out: dict[str, list[dict]] = {m: [] for m in MODELS}
+    for i in range(repeats):
+        for name in MODELS:
+            spec = RunSpec(
+                light_model(name),
+                threads=threads,
+                memory_limit_mb=None,
+                target_id="cortex-a72",
+                time_cap_s=time_cap,
+                reference_threads=1,
+                label=name,
+            )
+            result = run_model(spec)
+            out[name].append(result.to_dict())
+            f = figures(result)
+            print(
+                f"  {label} run {i + 1} {name:13s} p50 {f['host_p50']:8.2f} ms  "
+                f"cpu {f['cpu_p50']:8.2f} ms  1-thread {f['ref1_p50']:8.2f} ms  "
+                f"n={result.timing.n_runs:4d} conv={result.calibration.conv_gflops:6.1f} "
+                f"GFLOP/s stream={result.calibration.stream_gbps:5.1f} GB/s  "
+                f"share conv/gemm/other="
+                + "/".join(
+                    f"{result.profile.class_share[c]:.2f}" for c in ("conv", "gemm", "other")
+                ),
+                flush=True,
+            )
+    return out
+
+
+def summary(idle: dict, loaded: dict) -> None:
+    print()
+    header = f"{'model':13s} {'figure':10s} {'idle median':>12s} {'spread':>7s} "
+    header += f"{'loaded median':>14s} {'spread':>7s} {'loaded/idle':>11s}"
+    print(header)
+    for name in MODELS:
+        per = {}
+        for phase, runs in (("idle", idle[name]), ("loaded", loaded[name])):
+            per[phase] = [figures(RunResult.from_dict(r)) for r in runs]
+        for key in FIGURES:
+            cells = []
+            medians = []
+            for phase in ("idle", "loaded"):
+                values = [f[key] for f in per[phase]]
+                med = statistics.median(values)
+                medians.append(med)
+                spread = (max(values) - min(values)) / med * 100
+                cells.append((med, spread))
+            (im, isp), (lm, lsp) = cells
+            print(
+                f"{name:13s} {key:10s} {im:12.4g} {isp:6.1f}% {lm:14.4g} {lsp:6.1f}% "
+                f"{lm / im:11.3f}"
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--time-cap", type=float, default=3.0)
+    parser.add_argument("--threads", type=int, default=4, help="the profile's cores")
+    parser.add_argument("--json", help="write every RunResult here")
+    args = parser.parse_args()
+    print(f"# host: {os.cpu_count()} cores; threads={args.threads} requested")
+    start = time.time()
+    idle = run_phase("idle", args.repeats, args.time_cap, args.threads)
+    busy = busy_process()
+    try:
+        time.sleep(1.0)
+        loaded = run_phase("loaded", args.repeats, args.time_cap, args.threads)
+    finally:
+        busy.kill()
+        busy.wait()
+    summary(idle, loaded)
+    print(f"\n# {time.time() - start:.0f} s; load average at the end {os.getloadavg()}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"idle": idle, "loaded": loaded}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Host calibration: how fast is this host, right now, on three fixed kernels.
+
+Why.  A latency measured on the CI host is not the device's latency, and it changes with
+the host's load.  Issue 3 translates host measurements to the device by scaling with the
+host's own speed, measured in the same child, with the same session options and thread
+count, right after the model's timed runs (inside the same lock window, so under the same
+contention).  The runner only *measures*; the translation needs the cost model and the
+device profile and lives there.  The intended use::
+
+    host_ms[c]   = host_p50_ms * class_share[c]          # c in conv, gemm, other; from the
+                                                         # model's per-node profile
+    device_ms    = host_ms[conv]  * conv_gflops  / device fp32_gflops (int8_gops if quantized)
+                 + host_ms[gemm]  * gemm_gflops  / device fp32_gflops
+                 + host_ms[other] * stream_gbps  / device bandwidth_gbps
+
+i.e. each part of the model's host time is converted into work (FLOP or bytes) at the
+speed the host showed on the matching kernel, then into device time at the profile's
+speed.  If load slows the host by a factor k, the model and the kernels slow alike and the
+ratio cancels k: that is what makes the device figure load-robust where the raw host
+latency is not.
+
+The kernels are deterministic (fixed shapes, fixed-seed weights) and small enough to take
+about a second in total:
+
+- ``conv3x3``: Conv 32->64 channels, 3x3, pad 1, on 1x32x56x56 (a mid-network ResNet
+  layer): 57.8 M MACs, compute-bound; reported as GFLOP/s (2 FLOP per MAC).
+- ``gemm``: MatMul 256x512 by 512x512: 67.1 M MACs, compute-bound; GFLOP/s.
+- ``stream_add``: Add of two 8,000,000-element float32 vectors (32 MB each, beyond any
+  last-level cache): 96 MB moved per run, memory-bound; GB/s of read + write traffic, the
+  way STREAM and the profiles' ``bandwidth_gbps`` count it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_edgegate.runner.stats import TimingStats, time_repeatedly
+
+STREAM_ELEMENTS = 8_000_000
+CONV_SHAPE = (1, 32, 56, 56)
+CONV_OUT = 64
+GEMM_M, GEMM_K, GEMM_N = 256, 512, 512
+WARMUP = 2
+
+
+@dataclass(frozen=True)
+class CalibrationKernel:
+    """One kernel's timing and the speed it implies (``gflops`` or ``gbps``; the other 0).
+
+    ``gflops``/``gbps`` divide by the wall-clock median; ``cpu_gflops``/``cpu_gbps`` by the
+    median CPU time (all threads): the host's speed per CPU-second, which load moves less.
+    """
+
+    name: str
+    description: str
+    flops: int
+    bytes_moved: int
+    timing: TimingStats
+    cpu_timing: TimingStats
+    gflops: float
+    gbps: float
+    cpu_gflops: float
+    cpu_gbps: float
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "flops": self.flops,
+            "bytes_moved": self.bytes_moved,
+            "timing": self.timing.to_dict(),
+            "cpu_timing": self.cpu_timing.to_dict(),
+            "gflops": self.gflops,
+            "gbps": self.gbps,
+            "cpu_gflops": self.cpu_gflops,
+            "cpu_gbps": self.cpu_gbps,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CalibrationKernel:
+        return cls(
+            **{
+                **data,
+                "timing": TimingStats.from_dict(data["timing"]),
+                "cpu_timing": TimingStats.from_dict(data["cpu_timing"]),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The host's speed figures: conv and GEMM GFLOP/s, streaming GB/s, and the sum of the
+    kernels' median times (a single "host speed" figure, lower is faster); each by the
+    wall clock and per CPU-second (``cpu_``)."""
+
+    kernels: tuple[CalibrationKernel, ...]
+    conv_gflops: float
+    gemm_gflops: float
+    stream_gbps: float
+    total_p50_ms: float
+    conv_cpu_gflops: float
+    gemm_cpu_gflops: float
+    stream_cpu_gbps: float
+    total_cpu_p50_ms: float
+
+    def to_dict(self) -> dict:
+        return {
+            "kernels": [k.to_dict() for k in self.kernels],
+            "conv_gflops": self.conv_gflops,
+            "gemm_gflops": self.gemm_gflops,
+            "stream_gbps": self.stream_gbps,
+            "total_p50_ms": self.total_p50_ms,
+            "conv_cpu_gflops": self.conv_cpu_gflops,
+            "gemm_cpu_gflops": self.gemm_cpu_gflops,
+            "stream_cpu_gbps": self.stream_cpu_gbps,
+            "total_cpu_p50_ms": self.total_cpu_p50_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibration:
+        return cls(
+            kernels=tuple(CalibrationKernel.from_dict(k) for k in data["kernels"]),
+            conv_gflops=float(data["conv_gflops"]),
+            gemm_gflops=float(data["gemm_gflops"]),
+            stream_gbps=float(data["stream_gbps"]),
+            total_p50_ms=float(data["total_p50_ms"]),
+            conv_cpu_gflops=float(data["conv_cpu_gflops"]),
+            gemm_cpu_gflops=float(data["gemm_cpu_gflops"]),
+            stream_cpu_gbps=float(data["stream_cpu_gbps"]),
+            total_cpu_p50_ms=float(data["total_cpu_p50_ms"]),
+        )
+
+
+def _model(nodes, inputs, outputs, initializers) -> bytes:
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, "edgegate_calibration", inputs, outputs, initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    return model.SerializeToString()
+
+
+def kernel_models() -> list[tuple[str, str, int, int, bytes, dict[str, np.ndarray]]]:
+    """(name, description, flops, bytes, model bytes, feeds) of each kernel, deterministic."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(20240521)
+    f32 = TensorProto.FLOAT
+    out = []
+
+    n, c, h, w = CONV_SHAPE
+    weight = rng.standard_normal((CONV_OUT, c, 3, 3), dtype=np.float32) * 0.1
+    conv = _model(
+        [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])],
+        [helper.make_tensor_value_info("x", f32, list(CONV_SHAPE))],
+        [helper.make_tensor_value_info("y", f32, [n, CONV_OUT, h, w])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    macs = n * CONV_OUT * h * w * c * 9
+    x = rng.standard_normal(CONV_SHAPE, dtype=np.float32)
+    out.append(
+        (
+            "conv3x3",
+            "Conv 3x3 32->64 on 1x32x56x56",
+            2 * macs,
+            4 * (x.size + weight.size + n * CONV_OUT * h * w),
+            conv,
+            {"x": x},
+        )
+    )
+
+    b = rng.standard_normal((GEMM_K, GEMM_N), dtype=np.float32) * 0.05
+    gemm = _model(
+        [helper.make_node("MatMul", ["a", "b"], ["y"])],
+        [helper.make_tensor_value_info("a", f32, [GEMM_M, GEMM_K])],
+        [helper.make_tensor_value_info("y", f32, [GEMM_M, GEMM_N])],
+        [numpy_helper.from_array(b, "b")],
+    )
+    a = rng.standard_normal((GEMM_M, GEMM_K), dtype=np.float32)
+    out.append(
+        (
+            "gemm",
+            "MatMul 256x512 by 512x512",
+            2 * GEMM_M * GEMM_K * GEMM_N,
+            4 * (GEMM_M * GEMM_K + GEMM_K * GEMM_N + GEMM_M * GEMM_N),
+            gemm,
+            {"a": a},
+        )
+    )
+
+    size = STREAM_ELEMENTS
+    stream = _model(
+        [helper.make_node("Add", ["p", "q"], ["y"])],
+        [
+            helper.make_tensor_value_info("p", f32, [size]),
+            helper.make_tensor_value_info("q", f32, [size]),
+        ],
+        [helper.make_tensor_value_info("y", f32, [size])],
+        [],
+    )
+    p = rng.standard_normal(size, dtype=np.float32)
+    q = rng.standard_normal(size, dtype=np.float32)
+    out.append(
+        (
+            "stream_add",
+            "Add of two 8M-element float32 vectors",
+            size,
+            3 * 4 * size,
+            stream,
+            {"p": p, "q": q},
+        )
+    )
+    return out
+
+
+def calibrate(threads: int, *, rel_ci: float, time_cap_s: float) -> Calibration:
+    """Time every kernel with the run's session options; ``time_cap_s`` is the total."""
+    from pytest_edgegate.runner.session import create_session
+
+    kernels = []
+    specs = kernel_models()
+    for name, description, flops, nbytes, model, feeds in specs:
+        session: Any = create_session(model, threads)
+        for _ in range(WARMUP):
+            session.run(None, feeds)
+        timing, cpu_timing = time_repeatedly(
+            lambda s=session, f=feeds: s.run(None, f),
+            rel_ci=rel_ci,
+            time_cap_s=time_cap_s / len(specs),
+        )
+        del session
+        seconds = timing.p50_ms / 1e3
+        cpu_seconds = max(cpu_timing.p50_ms, 1e-6) / 1e3
+        is_stream = name == "stream_add"
+        kernels.append(
+            CalibrationKernel(
+                name=name,
+                description=description,
+                flops=flops,
+                bytes_moved=nbytes,
+                timing=timing,
+                cpu_timing=cpu_timing,
+                gflops=0.0 if is_stream else flops / seconds / 1e9,
+                gbps=nbytes / seconds / 1e9 if is_stream else 0.0,
+                cpu_gflops=0.0 if is_stream else flops / cpu_seconds / 1e9,
+                cpu_gbps=nbytes / cpu_seconds / 1e9 if is_stream else 0.0,
+            )
+        )
+    by_name = {k.name: k for k in kernels}
+    return Calibration(
+        kernels=tuple(kernels),
+        conv_gflops=by_name["conv3x3"].gflops,
+        gemm_gflops=by_name["gemm"].gflops,
+        stream_gbps=by_name["stream_add"].gbps,
+        total_p50_ms=sum(k.timing.p50_ms for k in kernels),
+        conv_cpu_gflops=by_name["conv3x3"].cpu_gflops,
+        gemm_cpu_gflops=by_name["gemm"].cpu_gflops,
+        stream_cpu_gbps=by_name["stream_add"].cpu_gbps,
+        total_cpu_p50_ms=sum(k.cpu_timing.p50_ms for k in kernels),
+    )

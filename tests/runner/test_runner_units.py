@@ -1,0 +1,200 @@
+"""Unit tests of the runner's pure parts: statistics, messages, profiles, specs, results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from runner_models import add_model, two_input_model
+
+from pytest_edgegate.runner import RunError, RunSpec
+from pytest_edgegate.runner.classify import Outcome, to_error, trim_ort_message
+from pytest_edgegate.runner.feeds import FeedSpec, digest, random_feeds
+from pytest_edgegate.runner.profiling import parse_profile
+from pytest_edgegate.runner.signature import InputSignature, resolve_feeds
+from pytest_edgegate.runner.stats import is_converged, median_ci, summarize
+
+SPEC = dict(model_path="m.onnx", threads=4, memory_limit_mb=200.0, target_id="cortex-a53")
+
+
+class TestStats:
+    def test_median_ci_brackets_median_with_order_statistics(self):
+        samples = np.arange(1, 101)  # 1..100
+        lo, hi = median_ci(samples)
+        # n=100: ranks floor(50 - 9.8) = 40 and ceil(51 + 9.8) = 61
+        assert (lo, hi) == (40.0, 61.0)
+
+    def test_small_sample_ci_is_full_range(self):
+        assert median_ci([5, 6, 7]) == (5.0, 7.0)
+
+    def test_tight_samples_converge_and_spread_ones_do_not(self):
+        tight = np.sort(1000 + np.arange(50) % 3)
+        wide = np.sort(np.linspace(500, 1500, 50))
+        assert is_converged(tight, 0.02)
+        assert not is_converged(wide, 0.02)
+        assert not is_converged(tight[:5], 0.02)  # too few runs to judge
+
+    def test_summarize_in_ms(self):
+        stats = summarize([2_000_000] * 20 + [4_000_000], rel_ci=0.02, time_cap_s=1, elapsed_s=0.1)
+        assert stats.p50_ms == 2.0
+        assert stats.min_ms == 2.0
+        assert stats.max_ms == 4.0
+        assert stats.mad_ms == 0.0
+        assert stats.n_runs == 21
+        assert stats.converged
+
+
+class TestFeeds:
+    def test_random_feeds_are_seeded(self):
+        feeds = [FeedSpec("x", "float32", (2, 3)), FeedSpec("ids", "int64", (4,))]
+        a, b, c = random_feeds(feeds, 7), random_feeds(feeds, 7), random_feeds(feeds, 8)
+        assert digest(a, ["x", "ids"]) == digest(b, ["x", "ids"])
+        assert digest(a, ["x", "ids"]) != digest(c, ["x", "ids"])
+        assert a["x"].dtype == np.float32 and a["ids"].dtype == np.int64
+        assert a["ids"].min() >= 0 and a["ids"].max() < 10
+
+    def test_dynamic_dims_from_input_shapes_shared_by_symbol(self):
+        sig = [InputSignature("x", "float32", ("N", 4)), InputSignature("ids", "int64", ("N",))]
+        feeds, assumed = resolve_feeds(sig, None, {"x": [5, 4]}, "m.onnx")
+        assert [f.shape for f in feeds] == [(5, 4), (5,)]
+        assert assumed == {}
+
+    def test_initializer_backed_inputs_are_optional(self):
+        sig = [
+            InputSignature("x", "float32", (2,)),
+            InputSignature("w", "float32", (2,), optional=True),
+        ]
+        feeds, _ = resolve_feeds(sig, None, None, "m.onnx")
+        assert [f.name for f in feeds] == ["x"]
+        arrays = {"x": np.zeros(2, np.float32), "w": np.ones(2, np.float32)}
+        feeds, _ = resolve_feeds(sig, arrays, None, "m.onnx")
+        assert [f.name for f in feeds] == ["x", "w"]
+
+    def test_unnamed_dynamic_dims_are_assumed_one_and_reported(self):
+        sig = [InputSignature("x", "float32", (None, 3))]
+        feeds, assumed = resolve_feeds(sig, None, None, "m.onnx")
+        assert feeds[0].shape == (1, 3)
+        assert assumed == {"x.0": 1}
+
+    @pytest.mark.parametrize(
+        ("arrays", "shapes", "words"),
+        [
+            ({"x": np.zeros((2, 5), np.float32)}, None, ["input 'x' has shape [2, 5]", "[N, 4]"]),
+            ({"x": np.zeros((2, 4), np.float64)}, None, ["'x'", "float64", "float32"]),
+            ({}, None, ["'x'", "missing"]),
+            ({"x": np.zeros((2, 4), np.float32), "z": np.zeros(1)}, None, ["'z'", "not an input"]),
+            (None, {"y": [1]}, ["input_shapes", "'y'"]),
+            (None, {"x": [2, 4, 1]}, ["'x'", "[2, 4, 1]", "[N, 4]"]),
+        ],
+    )
+    def test_bad_inputs_name_the_input(self, arrays, shapes, words):
+        sig = [InputSignature("x", "float32", ("N", 4))]
+        with pytest.raises(RunError) as info:
+            resolve_feeds(sig, arrays, shapes, "m.onnx")
+        assert info.value.kind == "input"
+        assert str(info.value).startswith("m.onnx: ")
+        for word in words:
+            assert word in str(info.value)
+
+
+class TestMessages:
+    def test_trim_ort_message_drops_prefix_path_and_signature(self):
+        raw = (
+            "Fail: [ONNXRuntimeError] : 1 : FAIL : /onnxruntime_src/onnxruntime/core/graph/"
+            "model.cc:256 onnxruntime::Model::Model(onnx::ModelProto&&, const "
+            "onnxruntime::PathString&, const onnxruntime::logging::Logger&) Unsupported model "
+            "IR version: 14, max supported IR version: 13"
+        )
+        assert trim_ort_message(raw) == (
+            "Unsupported model IR version: 14, max supported IR version: 13"
+        )
+
+    def test_oom_message_uses_the_static_estimate(self):
+        spec = RunSpec(**SPEC, expected_mb=612.4)
+        err = to_error(
+            spec,
+            Outcome(
+                3,
+                False,
+                "first-run",
+                1.0,
+                "",
+                error={"kind": "oom", "phase": "first-run", "message": "x"},
+            ),
+        )
+        assert err.kind == "oom"
+        assert "needs about 612 MB, `cortex-a53` allows 200 MB" in str(err)
+
+    def test_oom_message_from_what_the_child_saw(self):
+        spec = RunSpec(**SPEC)
+        error = {
+            "kind": "oom",
+            "phase": "timing",
+            "message": "m",
+            "model_seen_mb": 150.0,
+            "requested_bytes": 300_000_000,
+        }
+        err = to_error(spec, Outcome(3, False, "timing", 1.0, "", error=error))
+        # the run stopped at the failed allocation: a lower bound
+        assert "needs at least 450 MB, `cortex-a53` allows 200 MB" in str(err)
+
+    def test_abort_after_bad_alloc_is_out_of_memory(self):
+        stderr = "terminate called after throwing an instance of 'std::bad_alloc'\n"
+        err = to_error(RunSpec(**SPEC), Outcome(-6, False, "first-run", 1.0, stderr))
+        assert err.kind == "oom"
+        assert "needs more than the 200 MB `cortex-a53` allows" in str(err)
+
+    def test_signal_is_a_crash(self):
+        err = to_error(RunSpec(**SPEC), Outcome(-11, False, "timing", 1.0, ""))
+        assert err.kind == "crash"
+        assert str(err).startswith("onnxruntime crashed (SIGSEGV) running m.onnx")
+
+
+def test_parse_profile_keeps_the_last_run_and_aggregates():
+    def node(name, op, ts, dur):
+        return {
+            "cat": "Node",
+            "name": f"{name}_kernel_time",
+            "ts": ts,
+            "dur": dur,
+            "args": {"op_name": op},
+        }
+
+    events = [
+        {"cat": "Session", "name": "model_run", "ts": 0, "dur": 100},
+        node("c1", "Conv", 1, 50),
+        node("r1", "Relu", 60, 30),
+        {"cat": "Session", "name": "model_run", "ts": 200, "dur": 100},
+        node("c1", "FusedConv", 201, 30),
+        node("g1", "Gemm", 240, 10),
+        node("p", "MaxPool", 260, 10),
+    ]
+    profile = parse_profile(events)
+    assert [n.name for n in profile.nodes] == ["c1", "g1", "p"]
+    assert profile.total_us == 50
+    assert profile.by_op_type[0].op_type == "FusedConv"
+    assert profile.class_share == pytest.approx({"conv": 0.6, "gemm": 0.2, "other": 0.2})
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(threads=0),
+        dict(memory_limit_mb=-1.0),
+        dict(timeout_s=0),
+        dict(rel_ci=1.5),
+        dict(warmup=-1),
+    ],
+)
+def test_invalid_spec_is_a_run_error(bad):
+    with pytest.raises(RunError) as info:
+        RunSpec(**{**SPEC, **bad})
+    assert info.value.kind == "spec"
+    assert next(iter(bad)) in str(info.value)
+
+
+def test_models_build():
+    """The shared test models are valid ONNX (guards the helper module itself)."""
+    import onnx
+
+    for model in (add_model(), two_input_model()):
+        onnx.checker.check_model(model)
