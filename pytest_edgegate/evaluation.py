@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_edgegate.budgets import Availability, Verdict
 from pytest_edgegate.profiles.model import MB, DeviceProfile
-from pytest_edgegate.settings import Settings
 
 if TYPE_CHECKING:
     from pytest_edgegate.analysis import ModelAnalysis
@@ -24,12 +23,12 @@ def static_metrics(analysis: ModelAnalysis) -> dict[str, Availability]:
 
 
 def cost_metrics(
-    profile: DeviceProfile, analysis: ModelAnalysis, settings: Settings
-) -> tuple[dict[str, Availability], dict[str, Any] | None, list[str]]:
+    profile: DeviceProfile, analysis: ModelAnalysis
+) -> tuple[dict[str, Availability], Any, dict[str, Any] | None, list[str]]:
     """Latency, energy and NPU coverage from the cost model (deterministic ``estimate``).
 
-    Returns the metrics, the estimate's breakdown for the reports, and notes for the user
-    (a float model falling back to an NPU's host CPU is said loudly).
+    Returns the metrics, the estimate (or ``None``), its breakdown for the reports, and notes
+    for the user (a float model falling back to an NPU's host CPU is said loudly).
     """
     from pytest_edgegate.costmodel import CostModelUnavailable, estimate
 
@@ -42,7 +41,7 @@ def cost_metrics(
         out["energy_mj"] = Availability(None, reason=reason)
         out["npu_coverage"] = Availability(None, reason=f"{profile.id} has no NPU")
         if not profile.is_npu:
-            return out, None, []
+            return out, None, None, []
         # Placement needs only the profile's [npu] rules, not fitted constants.
         from pytest_edgegate.costmodel.placement import summarize
         from pytest_edgegate.costmodel.terms import executed
@@ -54,13 +53,8 @@ def cost_metrics(
             "partitions": summary.partitions,
             "cpu_fallback": summary.cpu_fallback,
         }
-        return out, details, list(summary.notes)
-    if settings.latency_source == "measured":
-        out["latency_ms"] = Availability(
-            None, reason="--edge-latency=measured needs the emulated runner, not in this version"
-        )
-    else:
-        out["latency_ms"] = Availability(est.latency_ms, "estimate")
+        return out, None, details, list(summary.notes)
+    out["latency_ms"] = Availability(est.latency_ms, "estimate")
     if est.energy_mj is None:
         out["energy_mj"] = Availability(None, reason=est.energy_unavailable)
     else:
@@ -69,7 +63,7 @@ def cost_metrics(
         out["npu_coverage"] = Availability(est.npu_coverage, "estimate")
     else:
         out["npu_coverage"] = Availability(None, reason=f"{profile.id} has no NPU")
-    return out, est.to_dict(), list(est.notes)
+    return out, est, est.to_dict(), list(est.notes)
 
 
 def accuracy_metrics(has_reference: bool) -> dict[str, Availability]:
@@ -81,17 +75,6 @@ def accuracy_metrics(has_reference: bool) -> dict[str, Availability]:
     )
     names = ("accuracy_drop", "accuracy_drop_rel", "sqnr_db", "top1_agreement")
     return {name: Availability(None, reason=reason) for name in names}
-
-
-def memory_metric(
-    analysis: ModelAnalysis, settings: Settings, static: Availability
-) -> Availability:
-    """``peak_memory_mb`` in the mode the settings ask for."""
-    if settings.memory_source == "measured":
-        return Availability(
-            None, reason="--edge-memory=measured needs the emulated runner, not in this version"
-        )
-    return static
 
 
 def device_fit(profile: DeviceProfile, analysis: ModelAnalysis) -> list[Verdict]:

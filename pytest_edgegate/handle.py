@@ -22,7 +22,6 @@ from pytest_edgegate.evaluation import (
     breakdown,
     cost_metrics,
     device_fit,
-    memory_metric,
     static_metrics,
 )
 from pytest_edgegate.models import ModelCache, ModelHandle
@@ -76,25 +75,56 @@ class EdgeHandle:
         if error is not None:  # failed outside the except block: no chained traceback
             self.results.append(self._error_result(model, error))
             pytest.fail(f"edgegate: {error}", pytrace=False)
-        result = self._judge(handle, has_reference=reference is not None or dataset is not None)
-        self.results.append(result)
-        return result
+        has_reference = reference is not None or dataset is not None
+        try:
+            result = self._judge(handle, has_reference, measure, inputs, input_shapes)
+        except EdgeGateError as exc:  # a run that crashed, hung or ran out of memory
+            error = str(exc)
+        else:
+            self.results.append(result)
+            return result
+        self.results.append(self._error_result(model, error))
+        pytest.fail(f"edgegate: {error}", pytrace=False)
 
-    def _judge(self, handle: ModelHandle, has_reference: bool) -> EdgeResult:
+    def _judge(
+        self,
+        handle: ModelHandle,
+        has_reference: bool,
+        measure: bool | None,
+        inputs: Any,
+        input_shapes: Any,
+    ) -> EdgeResult:
+        from pytest_edgegate.measurement import measure_model, needs_run
+
         analysis = handle.analysis
         found: dict[str, Availability] = accuracy_metrics(has_reference)
-        costs, cost_details, cost_notes = cost_metrics(self.target, analysis, self.settings)
+        costs, est, cost_details, cost_notes = cost_metrics(self.target, analysis)
         found.update(costs)
-        static = static_metrics(analysis)
-        found.update(static)
-        found["peak_memory_mb"] = memory_metric(analysis, self.settings, static["peak_memory_mb"])
-        verdicts = device_fit(self.target, analysis)
-        for limit in self.budget.limits:
-            verdicts.append(judge(limit, found.get(limit.metric)))
-        notes = cost_notes + list(analysis.warnings)
+        found.update(static_metrics(analysis))
         details = breakdown(analysis)
         if cost_details is not None:
             details["estimate"] = cost_details
+        run_notes: list[str] = []
+        measured = None
+        if needs_run(self.budget, self.settings, measure) and not self.target.is_mcu:
+            measured = measure_model(handle, self.target, self.settings, est, inputs, input_shapes)
+            details["measured"] = measured.details
+            run_notes = measured.notes
+        not_run = "no run: ask for one with --edge-measure or edge.evaluate(..., measure=True)"
+        if self.target.is_mcu:
+            not_run = f"{self.target.id} is a microcontroller profile: static checks only"
+        if self.settings.latency_source == "measured":
+            found["latency_ms"] = (
+                measured.latency if measured else Availability(None, reason=not_run)
+            )
+        if self.settings.memory_source == "measured":
+            found["peak_memory_mb"] = (
+                measured.memory if measured else Availability(None, reason=not_run)
+            )
+        verdicts = device_fit(self.target, analysis)
+        for limit in self.budget.limits:
+            verdicts.append(judge(limit, found.get(limit.metric)))
+        notes = cost_notes + run_notes + list(analysis.warnings)
         return EdgeResult(
             nodeid=self.nodeid,
             target=self.target.id,

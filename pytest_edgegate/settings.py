@@ -111,6 +111,22 @@ OPTIONS: tuple[Option, ...] = (
         "(default: deterministic metrics 2 %, measured metrics not gated)",
     ),
     Option(
+        "edge_timeout",
+        "--edge-timeout",
+        "edge_timeout",
+        "seconds one measured run may take before it is killed and its test fails (default 60)",
+        kind="float",
+        default=60.0,
+    ),
+    Option(
+        "edge_time_cap",
+        "--edge-time-cap",
+        "edge_time_cap",
+        "seconds of repeated timed runs per model at most (default 3)",
+        kind="float",
+        default=3.0,
+    ),
+    Option(
         "edge_measure",
         "--edge-measure",
         None,
@@ -134,6 +150,8 @@ class Settings:
     baseline: str | None = None
     update_baseline: bool = False
     regression: dict[str, Any] | None = None
+    timeout_s: float = 60.0
+    time_cap_s: float = 3.0
 
 
 def split_list(values: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -163,6 +181,14 @@ def _convert(option: Option, value: Any, where: str) -> Any:
         if text in ("0", "false", "no", "off", ""):
             return False
         raise SettingsError(f"{where} expects true or false, got {value!r}")
+    if option.kind == "float":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where} expects a number of seconds, got {value!r}") from None
+        if not number > 0 or number == float("inf"):
+            raise SettingsError(f"{where} expects a positive number, got {value!r}")
+        return number
     if option.kind == "choice":
         choices = CHOICES[option.dest]
         text = str(value).strip()
@@ -205,6 +231,8 @@ def resolve(
         baseline=values["edge_baseline"],
         update_baseline=bool(values["edge_update_baseline"]),
         regression=_regression(values["edge_regression"]),
+        timeout_s=values["edge_timeout"],
+        time_cap_s=values["edge_time_cap"],
     )
     if settings.update_baseline and not settings.baseline:
         raise SettingsError(

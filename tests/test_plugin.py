@@ -313,7 +313,11 @@ def test_xdist_gathers_every_result(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--edge-target=cortex-a72,cortex-a53", "-n", "2")
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines(
-        ["target cortex-a53: 1 passed, 1 failed -> FAIL", "*", "target cortex-a72: 1 passed, 1 failed -> FAIL"],
+        [
+            "target cortex-a53: 1 passed, 1 failed -> FAIL",
+            "*",
+            "target cortex-a72: 1 passed, 1 failed -> FAIL",
+        ],
         consecutive=False,
     )
 
