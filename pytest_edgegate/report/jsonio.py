@@ -26,8 +26,11 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        raise OSError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise _named(exc, target) from None
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -37,8 +40,13 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise OSError(f"cannot write {target}: {exc.strerror or exc}") from None
+            raise _named(exc, target) from None
         raise
+
+
+def _named(exc: OSError, target: Path) -> OSError:
+    """The same error (errno kept) with the path in its message."""
+    return OSError(exc.errno, f"cannot write {target}: {exc.strerror or exc}")
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
