@@ -66,15 +66,22 @@ def cost_metrics(
     return out, est, est.to_dict(), list(est.notes)
 
 
-def accuracy_metrics(has_reference: bool) -> dict[str, Availability]:
-    """Accuracy metrics are not computed by this version: say why for each."""
-    reason = (
-        "accuracy evaluation against a reference is not in this edgegate version"
-        if has_reference
-        else "pass reference= and dataset= to edge.evaluate to measure it"
-    )
-    names = ("accuracy_drop", "accuracy_drop_rel", "sqnr_db", "top1_agreement")
-    return {name: Availability(None, reason=reason) for name in names}
+def accuracy_metrics(requested: bool) -> dict[str, Availability]:
+    """Why each accuracy metric is missing until an evaluation provides it."""
+    if requested:
+        drop = (
+            "needs labels and a metric: pass dataset= with (inputs, labels) and "
+            "metric='top1', 'top5', 'mae' or a callable"
+        )
+        fidelity = "the reference and candidate outputs could not be compared"
+    else:
+        drop = fidelity = "pass reference= and dataset= to edge.evaluate to measure it"
+    return {
+        "accuracy_drop": Availability(None, reason=drop),
+        "accuracy_drop_rel": Availability(None, reason=drop),
+        "sqnr_db": Availability(None, reason=fidelity),
+        "top1_agreement": Availability(None, reason=fidelity),
+    }
 
 
 def device_fit(profile: DeviceProfile, analysis: ModelAnalysis) -> list[Verdict]:

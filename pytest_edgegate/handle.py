@@ -63,6 +63,7 @@ class EdgeHandle:
         reference: Any = None,
         dataset: Any = None,
         metric: Any = None,
+        higher_is_better: bool | None = None,
         measure: bool | None = None,
     ) -> EdgeResult:
         """Evaluate ``model`` on this test's target; a broken model fails this test only."""
@@ -75,9 +76,14 @@ class EdgeHandle:
         if error is not None:  # failed outside the except block: no chained traceback
             self.results.append(self._error_result(model, error))
             pytest.fail(f"edgegate: {error}", pytrace=False)
-        has_reference = reference is not None or dataset is not None
+        accuracy = None
+        if reference is not None or dataset is not None:
+            accuracy = {
+                "reference": reference, "dataset": dataset, "metric": metric,
+                "higher_is_better": higher_is_better,
+            }  # fmt: skip
         try:
-            result = self._judge(handle, has_reference, measure, inputs, input_shapes)
+            result = self._judge(handle, accuracy, measure, inputs, input_shapes)
         except EdgeGateError as exc:  # a run that crashed, hung or ran out of memory
             error = str(exc)
         else:
@@ -89,7 +95,7 @@ class EdgeHandle:
     def _judge(
         self,
         handle: ModelHandle,
-        has_reference: bool,
+        accuracy: dict[str, Any] | None,
         measure: bool | None,
         inputs: Any,
         input_shapes: Any,
@@ -97,13 +103,21 @@ class EdgeHandle:
         from pytest_edgegate.measurement import measure_model, needs_run
 
         analysis = handle.analysis
-        found: dict[str, Availability] = accuracy_metrics(has_reference)
+        found: dict[str, Availability] = accuracy_metrics(accuracy is not None)
+        accuracy_details = None
+        if accuracy is not None:
+            acc = self._accuracy(handle, accuracy)
+            found.update({k: Availability(v, "measured") for k, v in acc.metrics().items()})
+            accuracy_details = acc.to_dict()
+            accuracy_details["diagnosis"] = acc.diagnosis()
         costs, est, cost_details, cost_notes = cost_metrics(self.target, analysis)
         found.update(costs)
         found.update(static_metrics(analysis))
         details = breakdown(analysis)
         if cost_details is not None:
             details["estimate"] = cost_details
+        if accuracy_details is not None:
+            details["accuracy"] = accuracy_details
         run_notes: list[str] = []
         measured = None
         if needs_run(self.budget, self.settings, measure) and not self.target.is_mcu:
@@ -145,6 +159,36 @@ class EdgeHandle:
             regression=dict(self.budget.regression) if self.budget.regression else None,
         )
 
+    def _accuracy(self, handle: ModelHandle, accuracy: dict[str, Any]) -> Any:
+        """Candidate against reference on the data set, both under this target's caps."""
+        from pytest_edgegate.accuracy import AccuracySpec, evaluate_accuracy
+
+        reference = accuracy["reference"]
+        if isinstance(reference, ModelHandle):
+            reference = reference.path or reference.loaded.proto
+        elif isinstance(reference, (str, os.PathLike)):
+            reference = self._cache.handle(reference, self._bases).path
+        candidate = handle.path if handle.path is not None else handle.loaded.proto
+        dataset = accuracy["dataset"]
+        if isinstance(dataset, (str, os.PathLike)):
+            from pytest_edgegate.models import resolve_path
+
+            dataset = str(resolve_path(dataset, self._bases))
+        return evaluate_accuracy(
+            AccuracySpec(
+                candidate,
+                reference=reference,
+                dataset=dataset,
+                metric=accuracy["metric"],
+                higher_is_better=accuracy["higher_is_better"],
+                threads=self.target.cpu.cores,
+                memory_limit_mb=self.target.ram_mb,
+                timeout_s=self.settings.timeout_s,
+                target_id=self.target.id,
+                candidate_label=handle.name,
+            )
+        )
+
     def _error_result(self, model: Any, error: str) -> EdgeResult:
         name = (
             os.path.basename(os.fspath(model))
@@ -174,4 +218,8 @@ class EdgeHandle:
             if broken:
                 lines.append(f"edgegate: {result.model} breaks {len(broken)} budget(s):")
                 lines.extend(f"  {v.message(result.target)}" for v in broken)
+                accuracy = result.details.get("accuracy")
+                budgeted = {"accuracy_drop", "accuracy_drop_rel", "sqnr_db", "top1_agreement"}
+                if accuracy and budgeted & {v.metric for v in broken}:
+                    lines.append(f"  {accuracy['diagnosis']}")
         return "\n".join(lines) if lines else None
