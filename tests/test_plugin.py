@@ -152,10 +152,10 @@ def test_unavailable_metric_never_passes_silently(pytester: pytest.Pytester) -> 
             edge.evaluate("models/tiny.onnx")
         """
     )
-    result = pytester.runpytest("--edge-target=cortex-a72")
+    result = pytester.runpytest("--edge-target=cortex-m7")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*latency_ms: not available on cortex-a72:*", "*npu_coverage: not available*no NPU*"]
+        ["*latency_ms: not available on cortex-m7:*", "*npu_coverage: not available*no NPU*"]
     )
 
 

@@ -35,7 +35,7 @@ def test_json_results_are_complete_and_sorted(pytester: pytest.Pytester) -> None
     doc = json.loads((pytester.path / "out.json").read_text())
     assert doc["schema_version"] == 1 and doc["tool"]["name"] == "pytest-edgegate"
     assert doc["environment"]["onnxruntime"] and doc["environment"]["profiles"] == {
-        "cortex-a53": "1.0", "cortex-a72": "1.0",
+        "cortex-a53": "1.1", "cortex-a72": "1.1",
     }  # fmt: skip
     ids = [(r["nodeid"], r["target"]) for r in doc["results"]]
     assert ids == sorted(ids) and len(ids) == 4

@@ -80,6 +80,7 @@ __all__ = [
     "NB201_CELLS_PER_STAGE",
     "NB201_STAGE_CHANNELS",
     "build_nb201",
+    "cell_graph",
     "op_counts",
     "output_depends_on_input",
     "parse_arch_str",
@@ -329,6 +330,51 @@ def _cell(
                 raise ValueError(f"unknown operation {op!r}")
         values[j] = b.add_all(f"{prefix}/node{j}", terms)
     return values[num_nodes - 1]
+
+
+class _StructureBuilder(_Builder):
+    """A :class:`_Builder` that records nodes only: no weights drawn, no tensors made.
+
+    Used by :func:`cell_graph` so that the structure comes from the very code that builds the
+    real networks (:func:`_cell`) and can never drift from it.
+    """
+
+    def _init(self, name: str, array: np.ndarray) -> str:
+        return name
+
+    def conv(
+        self,
+        prefix: str,
+        x: str,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        *,
+        stride: int = 1,
+        bn: bool = True,
+    ) -> str:
+        name = f"{prefix}/conv"
+        attrs = {"kernel_shape": [kernel, kernel], "strides": [stride, stride]}
+        inputs = [x, f"{name}.weight"] + ([f"{name}.bias"] if bn and self.fold_bn else [])
+        y = self.node("Conv", name, inputs, **attrs)
+        if bn and not self.fold_bn:
+            return self.node("BatchNormalization", f"{prefix}/bn", [y])
+        return y
+
+
+def cell_graph(
+    arch_str: str, *, keep_none: bool = False, fold_bn: bool = True
+) -> tuple[list[onnx.NodeProto], str]:
+    """The nodes one cell of ``arch_str`` emits (no weights) and the name of its output.
+
+    Every cell of a network is the same graph on a tensor of its stage's shape, so this small
+    structure determines the network's per-node costs; the calibration uses it to build and
+    analyse one network per distinct structure instead of 15,625 (see
+    :mod:`pytest_edgegate.calibration.networks`).  The cell input is the tensor ``"x"``.
+    """
+    b = _StructureBuilder(seed=0, fold_bn=fold_bn)
+    out = _cell(b, "cell", "x", NB201_STAGE_CHANNELS[0], parse_arch_str(arch_str), keep_none)
+    return b.nodes, out
 
 
 def _reduction(b: _Builder, prefix: str, x: str, c_in: int, c_out: int) -> str:

@@ -15,10 +15,19 @@ from pytest_edgegate.profiles import DeviceProfile
 
 #: Bumped whenever a formula changes: results and baselines carry it, so a comparison across
 #: cost-model versions is reported as incomparable rather than as a regression.
-COSTMODEL_VERSION = "1"
+COSTMODEL_VERSION = "2"
 
 MIB = 1024 * 1024
-DTYPE_BYTES = {"float64": 8, "int64": 8, "float32": 4, "int32": 4, "float16": 2, "bfloat16": 2}
+DTYPE_BYTES = {
+    "float64": 8,
+    "int64": 8,
+    "float32": 4,
+    "int32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "int16": 2,
+    "uint16": 2,
+}
 
 
 class CostModelUnavailable(Exception):
@@ -98,11 +107,20 @@ def _params(profile: DeviceProfile) -> CostParams:
     return params
 
 
-def _cpu_energy_j(t: CpuTime, params: CostParams) -> float | None:
+def _cpu_energy_j(t: CpuTime, params: CostParams, threads: int) -> float | None:
+    """Joules of one CPU node: each part's time at the power the CPU draws during it.
+
+    The powers hold at the thread count the constants were fitted at (``params.threads``
+    busy cores).  Compute is spread over ``threads`` busy cores, so its power scales with
+    ``threads / params.threads`` while its time shrinks by Amdahl's law (more threads cost
+    energy wherever the speed-up is below linear); memory and dispatch time do not scale with
+    threads in :func:`.cpu.cpu_time`, nor does their power.
+    """
     if not params.has_cpu_energy:
         return None
+    busy = threads / max(1, params.threads)
     return (
-        t.compute_s * params.energy_compute_w
+        t.compute_s * params.energy_compute_w * busy
         + t.memory_s * params.energy_memory_w
         + t.overhead_s * params.energy_static_w
     )
@@ -181,7 +199,7 @@ def estimate(
                 raise CostModelUnavailable(
                     f"profile {profile.id} has no peak throughput for {node.compute_dtype}"
                 )
-            seconds, joules, bound = t.total_s, _cpu_energy_j(t, params), t.bound
+            seconds, joules, bound = t.total_s, _cpu_energy_j(t, params, threads), t.bound
             breakdown["compute_ms"] += t.compute_s * 1e3
             breakdown["memory_ms"] += t.memory_s * 1e3
             breakdown["overhead_ms"] += t.overhead_s * 1e3
@@ -210,12 +228,16 @@ def estimate(
             cpu_fallback=summary.cpu_fallback,
         )
         result["notes"] = list(summary.notes) + result["notes"]
-        total_s += result.pop("extra_s")
+        extra_s = result.pop("extra_s")
+        total_s += extra_s
         npu_s += params.npu_fixed_us * 1e-6 if result["npu_nodes"] else 0.0
         total_s += params.npu_fixed_us * 1e-6 if result["npu_nodes"] else 0.0
         if energy_j is not None:
             if params.has_npu_energy:
-                energy_j += result.pop("extra_j") + npu_s * params.npu_static_w
+                # The NPU stays powered while its inputs, outputs and streamed weights cross
+                # the link: it leaks during those waits as during its own work.
+                powered_s = npu_s + (extra_s if result["npu_nodes"] else 0.0)
+                energy_j += result.pop("extra_j") + powered_s * params.npu_static_w
             else:
                 energy_j = None
         result.pop("extra_j", None)
