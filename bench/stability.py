@@ -10,12 +10,10 @@ spread ((max - min) / median) and the loaded/idle ratio of the medians:
 - ``host_p50``: the raw host latency (ms);
 - ``p50/calib``: host p50 divided by the summed p50 of the three calibration kernels timed in
   the same child right after it (a dimensionless host-speed-normalised figure);
-- ``mix_a53``: a candidate device figure: the model's host time split by its per-node
-  profile into conv / gemm / other, each part scaled by the host's speed on the matching
-  calibration kernel over the Cortex-A53 profile's speed (19.2 GFLOP/s, 2.26 GB/s), in ms.
-  A first candidate for the cost model's translation, not the final one;
-- ``cpu_p50``, ``cpu_mix_a53``: the same from process CPU time (all threads) instead of
-  the wall clock, for the model and for the calibration kernels;
+- ``device``: the emulated ``cortex-a72`` latency the gate reports with
+  ``--edge-latency=measured`` (:mod:`pytest_edgegate.translate`: the cost-model estimate
+  scaled by measured over modelled host CPU time), in ms;
+- ``cpu_p50``: the model's process CPU time (all threads) instead of the wall clock;
 - ``ref1_p50``, ``ref1_min``: median and minimum wall time of the same model timed with one
   thread (``reference_threads=1``) in the same child.
 
@@ -39,59 +37,43 @@ import onnx
 from pytest_edgegate.runner import RunResult, RunSpec, run_model
 
 MODELS = ("squeezenet", "resnet50", "inception_v1")
-#: Cortex-A53 profile figures (pytest_edgegate/profiles/data/cortex-a53.toml).
-DEVICE_GFLOPS = 19.2
-DEVICE_GBPS = 2.26
+TARGET = "cortex-a72"
+_GATE: dict[str, tuple] = {}
+
+
+def gate_inputs(name: str) -> tuple:
+    """The analysis and cost-model estimate the gate would use for ``name`` on TARGET."""
+    if name not in _GATE:
+        from pytest_edgegate.analysis import analyze, load_model
+        from pytest_edgegate.costmodel import estimate
+        from pytest_edgegate.profiles import load_catalogue
+
+        analysis = analyze(load_model(light_model(name)))
+        _GATE[name] = (analysis, estimate(analysis, load_catalogue().get(TARGET)))
+    return _GATE[name]
 
 
 def light_model(name: str) -> str:
     return str(Path(onnx.__file__).parent / "backend/test/data/light" / f"light_{name}.onnx")
 
 
-FIGURES = (
-    "host_p50",
-    "p50/calib",
-    "mix_a53",
-    "cpu_p50",
-    "cpu_mix_a53",
-    "ref1_p50",
-    "ref1_min",
-)
+FIGURES = ("device", "host_p50", "cpu_p50", "p50/calib", "ref1_p50", "ref1_min")
 
 
 def figures(result: RunResult) -> dict[str, float]:
-    """The figures of one run: wall-clock based, then CPU-time based."""
-    cal = result.calibration
-    share = result.profile.class_share
-    out = {}
-    for prefix, p50, conv, gemm, stream, total in (
-        (
-            "",
-            result.timing.p50_ms,
-            cal.conv_gflops,
-            cal.gemm_gflops,
-            cal.stream_gbps,
-            cal.total_p50_ms,
-        ),
-        (
-            "cpu_",
-            result.cpu_timing.p50_ms,
-            cal.conv_cpu_gflops,
-            cal.gemm_cpu_gflops,
-            cal.stream_cpu_gbps,
-            cal.total_cpu_p50_ms,
-        ),
-    ):
-        out["host_p50" if not prefix else "cpu_p50"] = p50
-        out["p50/calib" if not prefix else "cpu/calib"] = p50 / total
-        out[prefix + "mix_a53"] = (
-            p50 * share["conv"] * conv / DEVICE_GFLOPS
-            + p50 * share["gemm"] * gemm / DEVICE_GFLOPS
-            + p50 * share["other"] * stream / DEVICE_GBPS
-        )
-    out["ref1_p50"] = result.reference.timing.p50_ms
-    out["ref1_min"] = result.reference.timing.min_ms
-    return out
+    """The figures of one run: the gate's device figure, then host wall and CPU time."""
+    from pytest_edgegate.translate import translate
+
+    analysis, estimate = gate_inputs(result.label)
+    device, _ = translate(analysis, estimate, result)
+    return {
+        "device": device,
+        "host_p50": result.timing.p50_ms,
+        "cpu_p50": result.cpu_timing.p50_ms,
+        "p50/calib": result.timing.p50_ms / result.calibration.total_p50_ms,
+        "ref1_p50": result.reference.timing.p50_ms,
+        "ref1_min": result.reference.timing.min_ms,
+    }
 
 
 def busy_process() -> subprocess.Popen:
@@ -114,7 +96,7 @@ def run_phase(label: str, repeats: int, time_cap: float, threads: int) -> dict[s
                 light_model(name),
                 threads=threads,
                 memory_limit_mb=None,
-                target_id="cortex-a72",
+                target_id=TARGET,
                 time_cap_s=time_cap,
                 reference_threads=1,
                 label=name,
@@ -123,7 +105,8 @@ def run_phase(label: str, repeats: int, time_cap: float, threads: int) -> dict[s
             out[name].append(result.to_dict())
             f = figures(result)
             print(
-                f"  {label} run {i + 1} {name:13s} p50 {f['host_p50']:8.2f} ms  "
+                f"  {label} run {i + 1} {name:13s} device {f['device']:8.2f} ms  "
+                f"p50 {f['host_p50']:8.2f} ms  "
                 f"cpu {f['cpu_p50']:8.2f} ms  1-thread {f['ref1_p50']:8.2f} ms  "
                 f"n={result.timing.n_runs:4d} conv={result.calibration.conv_gflops:6.1f} "
                 f"GFLOP/s stream={result.calibration.stream_gbps:5.1f} GB/s  "

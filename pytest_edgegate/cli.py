@@ -225,6 +225,34 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 1 if failed or regressions(comparison) else 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    """Results in the JSON of github-action-benchmark's ``customSmallerIsBetter`` and
+    ``customBiggerIsBetter`` tools (a list of name, unit, value), to chart them over commits."""
+    from pytest_edgegate.metrics import METRICS
+    from pytest_edgegate.report.jsonio import write_json
+
+    doc = _load_document(args.results)
+    better = "lower" if args.direction == "smaller" else "higher"
+    rows = []
+    for r in doc["results"]:
+        for metric, value in sorted(r.get("metrics", {}).items()):
+            spec = METRICS.get(metric)
+            if spec is None or spec.better != better:
+                continue
+            source = r.get("sources", {}).get(metric, "")
+            rows.append(
+                {
+                    "name": f"{r['nodeid']} {metric}",
+                    "unit": spec.unit or "ratio",
+                    "value": value,
+                    "extra": f"model {r.get('model')}; target {r['target']}; source {source}",
+                }
+            )
+    write_json(args.output, rows)
+    print(f"edgegate: wrote {len(rows)} {args.direction}-is-better series to {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgegate", description="Edge-device budgets for ONNX models (pytest-edgegate)."
@@ -269,6 +297,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--baseline", metavar="PATH", help="baseline to compare with")
     report.add_argument("--regression", default="", metavar="METRIC:THRESHOLD[,...]")
     report.set_defaults(func=_cmd_report)
+    export = sub.add_parser("export", help="results for github-action-benchmark")
+    export.add_argument("results", metavar="RESULTS.json")
+    export.add_argument("-o", "--output", required=True)
+    export.add_argument(
+        "--direction", choices=("smaller", "bigger"), default="smaller",
+        help="customSmallerIsBetter (size, latency, ...) or customBiggerIsBetter (coverage...)",
+    )  # fmt: skip
+    export.set_defaults(func=_cmd_export)
     return parser
 
 

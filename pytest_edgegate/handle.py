@@ -87,6 +87,10 @@ class EdgeHandle:
         except EdgeGateError as exc:  # a run that crashed, hung or ran out of memory
             error = str(exc)
         else:
+            if self.settings.baseline and self.settings.baseline.startswith("git:"):
+                result.details["git_baseline"] = self._at_git_ref(
+                    handle, accuracy, measure, inputs, input_shapes
+                )
             self.results.append(result)
             return result
         self.results.append(self._error_result(model, error))
@@ -158,6 +162,54 @@ class EdgeHandle:
             details=details,
             regression=dict(self.budget.regression) if self.budget.regression else None,
         )
+
+    def _at_git_ref(
+        self,
+        handle: ModelHandle,
+        accuracy: dict[str, Any] | None,
+        measure: bool | None,
+        inputs: Any,
+        input_shapes: Any,
+    ) -> dict[str, Any]:
+        """The same evaluation of the model file as it is at the git baseline's REF.
+
+        Run right after the current one, under the same conditions, so measured metrics
+        compare within one run.  Problems with the old file are recorded, never fatal.
+        """
+        import tempfile
+
+        from pytest_edgegate.analysis import analyze, load_model
+        from pytest_edgegate.gitbase import file_at
+
+        ref = self.settings.baseline.removeprefix("git:")
+        info: dict[str, Any] = {"ref": ref, "found": False}
+        if handle.path is None:
+            info["reason"] = "the model was given in memory, not as a file"
+            return info
+        with tempfile.TemporaryDirectory(prefix="edgegate-git-") as tmp:
+            copy = file_at(ref, Path(handle.path), Path(tmp), handle.loaded.external_files)
+            if copy is None:
+                info["reason"] = f"{handle.path} does not exist at {ref}"
+                return info
+            try:
+                loaded = load_model(copy)
+                old = ModelHandle(loaded, analyze(loaded, input_shapes))
+                base = self._judge(old, accuracy, measure, inputs, input_shapes)
+            except EdgeGateError as exc:
+                info["error"] = f"the model as at {ref}: {exc}"
+                return info
+        info.update(
+            found=True,
+            sha256=base.sha256,
+            profile_version=base.profile_version,
+            metrics=base.metrics,
+            sources=base.sources,
+        )
+        if "measured" in base.details:
+            info["measured"] = {
+                k: base.details["measured"][k] for k in ("p50_ms", "host_cpu_p50_ms", "device_ms")
+            }
+        return info
 
     def _accuracy(self, handle: ModelHandle, accuracy: dict[str, Any]) -> Any:
         """Candidate against reference on the data set, both under this target's caps."""

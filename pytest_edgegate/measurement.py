@@ -98,6 +98,7 @@ def measure_model(
         "mad_ms": timing.mad_ms,
         "iqr_ms": timing.iqr_ms,
         "n_runs": timing.n_runs,
+        "samples_ms": list(timing.samples_ms),
         "converged": timing.converged,
         "host_cpu_p50_ms": run.cpu_timing.p50_ms,
         "session_create_ms": run.session_create_ms,

@@ -16,7 +16,7 @@ import pytest
 
 from pytest_edgegate import settings as settings_mod
 from pytest_edgegate.budgets import MARKER_DOC, Budget, merge, parse_marker
-from pytest_edgegate.errors import BudgetError, ProfileError, SettingsError
+from pytest_edgegate.errors import BudgetError, EdgeGateError, ProfileError, SettingsError
 from pytest_edgegate.fixtures import edge, edge_model, edge_target  # noqa: F401  (fixtures)
 from pytest_edgegate.keys import CATALOGUE_KEY, HANDLE_KEY, SETTINGS_KEY, USER_PROPERTY
 
@@ -98,6 +98,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_DOC)
     settings = _resolve_settings(config)
     config.stash[SETTINGS_KEY] = settings
+    if settings.baseline and settings.baseline.startswith("git:"):
+        from pytest_edgegate.gitbase import check_ref
+
+        try:
+            check_ref(settings.baseline.removeprefix("git:"), config.invocation_params.dir)
+        except EdgeGateError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if settings.targets:
         catalogue = _load_catalogue(config, settings)
         try:

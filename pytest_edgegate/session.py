@@ -107,11 +107,7 @@ class EdgeSession:
         from pytest_edgegate.errors import EdgeGateError
 
         if settings.baseline.startswith("git:"):
-            self.gate_error = (
-                f"--edge-baseline {settings.baseline}: git baselines are not supported by this "
-                "version; commit a baseline file and pass its path"
-            )
-            return None
+            return self._compare_git(settings, results)
         path = self.config.invocation_params.dir / settings.baseline
         try:
             data = baseline_mod.load(path)
@@ -128,6 +124,35 @@ class EdgeSession:
         comparison, problems = compare(
             results, data, settings.regression or {}, settings.baseline, COSTMODEL_VERSION
         )
+        self.problems.extend(problems)
+        self.regressions = regressions(comparison)
+        return comparison
+
+    def _compare_git(self, settings, results: list[dict[str, Any]]) -> dict[str, Any]:
+        """Compare each result with its own model as at REF, evaluated in this same run."""
+        from pytest_edgegate import baseline as baseline_mod
+        from pytest_edgegate.costmodel import COSTMODEL_VERSION
+        from pytest_edgegate.gate import compare, regressions
+
+        entries = {}
+        for key, r in baseline_mod.keyed(results).items():
+            old = r.get("details", {}).get("git_baseline") or {}
+            if old.get("error"):
+                self.problems.append(f"{r['nodeid']}: {old['error']}")
+            if not old.get("found"):
+                continue
+            entries[key] = {
+                "nodeid": r["nodeid"],
+                "target": r["target"],
+                "profile_version": old.get("profile_version"),
+                "costmodel_version": COSTMODEL_VERSION,
+                "metrics": old.get("metrics", {}),
+                "sources": old.get("sources", {}),
+            }
+        comparison, problems = compare(
+            results, {"entries": entries}, settings.regression or {}, settings.baseline,
+            COSTMODEL_VERSION,
+        )  # fmt: skip
         self.problems.extend(problems)
         self.regressions = regressions(comparison)
         return comparison

@@ -112,3 +112,24 @@ def test_report_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "not a readable edgegate JSON results file" in capsys.readouterr().err
     assert main(["merge", str(tmp_path / "none.json"), "-o", str(tmp_path / "o.json")]) == 4
     assert "no such results file" in capsys.readouterr().err
+
+
+def test_export_for_benchmark_trackers(tmp_path: Path) -> None:
+    from pytest_edgegate.report.jsonio import write_json
+
+    doc = _doc("cortex-a72", 1.5)
+    doc["results"][0]["metrics"]["npu_coverage"] = 0.5
+    write_json(tmp_path / "r.json", doc)
+    assert main(["export", str(tmp_path / "r.json"), "-o", str(tmp_path / "s.json")]) == 0
+    rows = json.loads((tmp_path / "s.json").read_text())
+    assert rows == [
+        {
+            "name": "t.py::test_m[cortex-a72] size_mb", "unit": "MB", "value": 1.5,
+            "extra": "model m.onnx; target cortex-a72; source static",
+        }
+    ]  # fmt: skip
+    args = ["export", str(tmp_path / "r.json"), "-o", str(tmp_path / "b.json")]
+    assert main([*args, "--direction", "bigger"]) == 0
+    assert [r["name"] for r in json.loads((tmp_path / "b.json").read_text())] == [
+        "t.py::test_m[cortex-a72] npu_coverage"
+    ]

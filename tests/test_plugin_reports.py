@@ -151,3 +151,37 @@ def test_github_actions_outputs(pytester: pytest.Pytester, monkeypatch, tmp_path
     )
     text = summary.read_text()
     assert "## edgegate" in text and "### Broken budgets" in text and "size_mb" in text
+
+
+def _git(cwd: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def test_git_baseline_evaluates_the_old_model_in_the_same_run(
+    pytester: pytest.Pytester,
+) -> None:
+    use_model(pytester, 8)
+    pytester.makepyfile(TESTS)
+    _git(pytester.path, "init", "-q")
+    _git(pytester.path, "add", "models/current.onnx", "models/tiny.onnx")
+    _git(pytester.path, "commit", "-q", "-m", "models")
+    args = ["--edge-target=cortex-a72", "--edge-baseline=git:HEAD", "--edge-json=out.json"]
+    assert pytester.runpytest(*args).ret == 0
+    use_model(pytester, 16)  # the branch makes the model bigger and slower
+    result = pytester.runpytest(*args, "--edge-measure", "--edge-time-cap=0.2")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["REGRESSED *test_model*: latency_ms * -> * (+*%), threshold 2%"])
+    doc = json.loads((pytester.path / "out.json").read_text())
+    model = next(r for r in doc["results"] if "test_model" in r["nodeid"])
+    old = model["details"]["git_baseline"]
+    assert old["found"] and old["metrics"]["macs_m"] < model["metrics"]["macs_m"]
+    assert old["measured"]["p50_ms"] > 0  # the old model was run too, in this same run
+    bad = pytester.runpytest("--edge-target=cortex-a72", "--edge-baseline=git:no-such-ref")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*git:no-such-ref*'no-such-ref' is not a commit*"])

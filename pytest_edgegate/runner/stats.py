@@ -84,6 +84,9 @@ class TimingStats:
     rel_ci: float
     time_cap_s: float
     elapsed_s: float
+    #: The runs themselves (sorted, at most MAX_SAMPLES evenly spaced ones), for the reports'
+    #: latency distribution chart.
+    samples_ms: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, float | int | bool]:
         return dict(self.__dict__)
@@ -121,7 +124,19 @@ def summarize(
         rel_ci=rel_ci,
         time_cap_s=time_cap_s,
         elapsed_s=elapsed_s,
+        samples_ms=tuple(round(float(v), 6) for v in _spread(ms)),
     )
+
+
+MAX_SAMPLES = 500
+
+
+def _spread(sorted_ms: np.ndarray) -> np.ndarray:
+    """At most MAX_SAMPLES values that keep the shape of the distribution (even quantiles)."""
+    if len(sorted_ms) <= MAX_SAMPLES:
+        return sorted_ms
+    index = np.linspace(0, len(sorted_ms) - 1, MAX_SAMPLES).round().astype(int)
+    return sorted_ms[index]
 
 
 def time_repeatedly(
