@@ -87,7 +87,9 @@ def busy_process() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", code])
 
 
-def run_phase(label: str, repeats: int, time_cap: float, threads: int) -> dict[str, list[dict]]:
+def run_phase(
+    label: str, repeats: int, time_cap: float, threads: int, calibration_s: float = 1.0
+) -> dict[str, list[dict]]:
     print(f"# {label}: load average {os.getloadavg()}", flush=True)
     out: dict[str, list[dict]] = {m: [] for m in MODELS}
     for i in range(repeats):
@@ -99,6 +101,7 @@ def run_phase(label: str, repeats: int, time_cap: float, threads: int) -> dict[s
                 target_id=TARGET,
                 time_cap_s=time_cap,
                 reference_threads=1,
+                calibration_time_s=calibration_s,
                 label=name,
             )
             result = run_model(spec)
@@ -150,14 +153,19 @@ def main() -> int:
     parser.add_argument("--time-cap", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=4, help="the profile's cores")
     parser.add_argument("--json", help="write every RunResult here")
+    parser.add_argument(
+        "--calibration-time", type=float, default=1.0, help="seconds of calibration kernels"
+    )
     args = parser.parse_args()
     print(f"# host: {os.cpu_count()} cores; threads={args.threads} requested")
     start = time.time()
-    idle = run_phase("idle", args.repeats, args.time_cap, args.threads)
+    idle = run_phase("idle", args.repeats, args.time_cap, args.threads, args.calibration_time)
     busy = busy_process()
     try:
         time.sleep(1.0)
-        loaded = run_phase("loaded", args.repeats, args.time_cap, args.threads)
+        loaded = run_phase(
+            "loaded", args.repeats, args.time_cap, args.threads, args.calibration_time
+        )
     finally:
         busy.kill()
         busy.wait()

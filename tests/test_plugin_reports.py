@@ -185,3 +185,48 @@ def test_git_baseline_evaluates_the_old_model_in_the_same_run(
     bad = pytester.runpytest("--edge-target=cortex-a72", "--edge-baseline=git:no-such-ref")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*git:no-such-ref*'no-such-ref' is not a commit*"])
+
+
+def test_regression_is_named_in_html_and_github_summary(
+    pytester: pytest.Pytester, monkeypatch, tmp_path: Path
+) -> None:
+    use_model(pytester, 8)
+    pytester.makepyfile(TESTS)
+    args = ["--edge-target=cortex-a72", "--edge-baseline=b.json"]
+    assert pytester.runpytest(*args, "--edge-update-baseline").ret == 0
+    use_model(pytester, 16)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = pytester.runpytest(*args, "--edge-html=report.html", "-v")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    # -v adds each test's top operators to the table.
+    result.stdout.fnmatch_lines(["*top operators*", "*test_model*Conv *% time*"])
+    result.stdout.fnmatch_lines(["::error file=*title=edgegate regression%3A *::macs_m regressed*"])
+    html = (pytester.path / "report.html").read_text()
+    assert "regressed" in html and "macs_m" in html
+    text = summary.read_text()
+    assert "### Regressions against the baseline" in text and "macs_m" in text
+
+
+def test_a_crashing_worker_leaves_the_other_results(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    use_model(pytester, 8)
+    pytester.makepyfile(
+        TESTS
+        + """
+
+def test_crash(edge):
+    import os
+    edge.evaluate("models/tiny.onnx")
+    os._exit(3)  # the worker dies mid-test
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "--edge-target=cortex-a72", "-n", "2", "--edge-json=out.json"
+    )
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
+    doc = json.loads((pytester.path / "out.json").read_text())
+    ids = {r["nodeid"].split("::")[-1] for r in doc["results"]}
+    assert {"test_model[cortex-a72]", "test_other[cortex-a72]"} <= ids
+    assert "test_crash[cortex-a72]" not in ids  # no data, not a crash of the gate

@@ -57,7 +57,12 @@ def bench_module() -> ModuleType:
 def find_chromium() -> str | None:
     if os.access("/usr/bin/chromium", os.X_OK):
         return "/usr/bin/chromium"
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    # Debian's chromium first (what .ci/run installs); GitHub's Ubuntu runners ship Chrome.
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
 
 
 @pytest.fixture(scope="module")
