@@ -7,8 +7,9 @@ edgegate uses the cost model as the bridge, calibrated against the host in the s
 
 ``modelled_host`` prices the same nodes with the host's own speeds, measured by the runner's
 calibration kernels (conv and GEMM GFLOP/s, streaming GB/s) in the child that timed the model.
-Both sides use the fastest (least disturbed) run's CPU time: on a shared machine medians move
-with the neighbours' load, minima hardly (bench/stability.py shows the spread).
+The runner interleaves the model and the kernels run by run (``runner/paired.py``); the ratio is
+the median over those rounds, so a drift of the host's speed between two measurement windows
+cannot bias it.  Without paired rounds, the fastest (least disturbed) runs are used.
 The ratio ``measured_host / modelled_host`` is what the runtime really does beyond the
 roofline (fusions, cache behaviour, scheduling); applying it to the device's estimate carries
 that effect to the device while keeping the device's own speeds.  CPU time (all threads) is
@@ -18,6 +19,7 @@ figures move far less when another process competes for the cores (bench/stabili
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from pytest_edgegate.analysis import ModelAnalysis
@@ -43,20 +45,48 @@ def host_speeds(calibration: Any) -> dict[str, float] | None:
     return speeds if min(speeds.values()) > 0 else None
 
 
-def modelled_host_ms(analysis: ModelAnalysis, calibration: Any) -> float | None:
-    """CPU-milliseconds the host needs for the model by its measured kernel speeds."""
-    speeds = host_speeds(calibration)
-    if speeds is None:
-        return None
-    seconds = 0.0
+def host_work(analysis: ModelAnalysis) -> dict[str, float]:
+    """The model's work by the kind of kernel that measures the host's speed at it."""
+    work = {"conv": 0.0, "gemm": 0.0, "stream": 0.0}
     for node in executed(analysis.nodes):
         cls = cpu_class(node)
         if cls == "gemm":
-            seconds += node.flops / speeds["gemm"]
+            work["gemm"] += node.flops
         elif cls != "vector":
-            seconds += node.flops / speeds["conv"]
-        seconds += node_bytes(node) / speeds["stream"]
-    return seconds * 1e3
+            work["conv"] += node.flops
+        work["stream"] += node_bytes(node)
+    return work
+
+
+def modelled_ms(work: dict[str, float], speeds: dict[str, float]) -> float:
+    return sum(work[k] / speeds[k] for k in work) * 1e3
+
+
+def modelled_host_ms(analysis: ModelAnalysis, calibration: Any) -> float | None:
+    """CPU-milliseconds the host needs for the model by its measured kernel speeds."""
+    speeds = host_speeds(calibration)
+    return None if speeds is None else modelled_ms(host_work(analysis), speeds)
+
+
+def paired_ratio(analysis: ModelAnalysis, paired: dict[str, Any]) -> float | None:
+    """Median over interleaved rounds of model CPU time over the time its kernels imply."""
+    cpu = paired.get("cpu_ms", {})
+    work_of = paired.get("work", {})
+    try:
+        rounds = len(cpu["model"])
+        names = {"conv": "conv3x3", "gemm": "gemm", "stream": "stream_add"}
+        work = host_work(analysis)
+        ratios = []
+        for r in range(rounds):
+            speeds = {
+                "conv": work_of["conv3x3"]["flops"] / (cpu[names["conv"]][r] * 1e-3),
+                "gemm": work_of["gemm"]["flops"] / (cpu[names["gemm"]][r] * 1e-3),
+                "stream": work_of["stream_add"]["bytes"] / (cpu[names["stream"]][r] * 1e-3),
+            }
+            ratios.append(cpu["model"][r] / modelled_ms(work, speeds))
+    except (KeyError, IndexError, ZeroDivisionError, TypeError):
+        return None
+    return statistics.median(ratios) if ratios else None
 
 
 def translate(
@@ -67,21 +97,21 @@ def translate(
     if estimate is None:
         info["unavailable"] = "the target has no cost-model constants to translate with"
         return None, info
-    if run.calibration is None:
-        info["unavailable"] = "the run has no host calibration"
-        return None, info
-    modelled = modelled_host_ms(analysis, run.calibration)
-    if not modelled:
-        info["unavailable"] = "the host calibration measured no speed"
-        return None, info
-    ratio = run.cpu_timing.min_ms / modelled
+    ratio = paired_ratio(analysis, run.paired) if getattr(run, "paired", None) else None
+    if ratio is not None:
+        info["method"] += ", median over interleaved model/kernel rounds"
+        info["rounds"] = run.paired["rounds"]
+    else:
+        if run.calibration is None:
+            info["unavailable"] = "the run has no host calibration"
+            return None, info
+        modelled = modelled_host_ms(analysis, run.calibration)
+        if not modelled:
+            info["unavailable"] = "the host calibration measured no speed"
+            return None, info
+        ratio = run.cpu_timing.min_ms / modelled
+        info["modelled_host_ms"] = modelled
     npu_ms = sum(n.time_ms for n in estimate.nodes if n.device == "npu")
     cpu_ms = estimate.latency_ms - npu_ms
-    info.update(
-        host_cpu_min_ms=run.cpu_timing.min_ms,
-        modelled_host_ms=modelled,
-        ratio=ratio,
-        device_estimate_ms=estimate.latency_ms,
-        npu_part_ms=npu_ms,
-    )
+    info.update(ratio=ratio, device_estimate_ms=estimate.latency_ms, npu_part_ms=npu_ms)
     return npu_ms + cpu_ms * ratio, info

@@ -253,6 +253,17 @@ class Measurement:
             self.warnings.append(f"reference timing failed: {type(exc).__name__}: {exc}")
             return None
 
+    def paired(self, run_once):
+        """Phase 4a (inside the lock): model and kernels interleaved, or ``None``."""
+        self.progress("paired")
+        try:
+            from pytest_edgegate.runner.paired import paired_rounds
+
+            return paired_rounds(run_once, self.threads, float(self.spec["calibration_time_s"]))
+        except Exception as exc:  # noqa: BLE001 - the model's result stands without it
+            self.warnings.append(f"paired calibration failed: {type(exc).__name__}: {exc}")
+            return None
+
     def calibration(self):
         """Phase 4b (inside the lock): the host calibration kernels, or ``None``."""
         self.progress("calibration")
@@ -309,10 +320,11 @@ class Measurement:
             except Exception as exc:  # noqa: BLE001 - classified by failure()
                 raise self.failure("input" if is_input_error(exc) else "run", exc) from exc
             peak_rss = memory.peak_rss_bytes()
-            del run_once, session
-            gc.collect()
             if enforced:
                 memory.lift_data_limit()
+            paired = self.paired(run_once) if spec["calibrate"] else None
+            del run_once, session
+            gc.collect()
             calibration = self.calibration() if spec["calibrate"] else None
             self.progress("unlocked")
 
@@ -368,6 +380,7 @@ class Measurement:
             child_wall_s=time.perf_counter() - wall0,
             reference=reference,
             warnings=tuple(self.warnings),
+            paired=paired,
         )
         self.progress("done")
         return result.to_dict()

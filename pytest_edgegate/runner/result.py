@@ -177,6 +177,8 @@ class RunResult:
     child_wall_s: float
     reference: ReferenceTiming | None = None
     warnings: tuple[str, ...] = field(default=())
+    #: Model and calibration kernels interleaved run by run (:mod:`.paired`): CPU ms per round.
+    paired: dict[str, Any] | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -207,6 +209,7 @@ class RunResult:
             "child_wall_s": self.child_wall_s,
             "reference": None if self.reference is None else self.reference.to_dict(),
             "warnings": list(self.warnings),
+            "paired": self.paired,
         }
 
     @classmethod
@@ -240,4 +243,5 @@ class RunResult:
                 else ReferenceTiming.from_dict(data["reference"])
             ),
             warnings=tuple(data.get("warnings", ())),
+            paired=data.get("paired"),
         )
