@@ -253,6 +253,53 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit a base profile's cost-model constants on latencies measured on the user's board."""
+    import datetime as dt
+    import shlex
+
+    from pytest_edgegate.calibration import user
+    from pytest_edgegate.profiles import load_catalogue
+
+    output = Path(args.output)
+    profile_id = args.id or output.stem
+    if args.threads is not None and args.threads < 1:
+        raise EdgeGateError(f"--threads must be at least 1, got {args.threads}")
+    if not profile_id.strip() or any(c.isspace() for c in profile_id):
+        raise EdgeGateError(f"--id must be a target id without spaces, got {profile_id!r}")
+    catalogue = load_catalogue(args.profiles)
+    base = catalogue.get(args.base)
+    rows, warnings = user.read_measurements(args.measurements)
+    for warning in warnings:
+        print(f"edgegate: warning: {warning}")
+    print(
+        f"edgegate calibrate: {len(rows)} models from {args.measurements}, base profile "
+        f"{base.id} ({base.name})"
+    )
+    cal = user.calibrate(rows, base, default_threads=args.threads)
+    for line in user.report_lines(cal):
+        print(line)
+    date = args.date or dt.date.today().isoformat()
+    command = shlex.join(
+        ["edgegate", "calibrate", args.measurements, "--base", args.base, "-o", args.output]
+        + (["--id", args.id] if args.id else [])
+        + (["--threads", str(args.threads)] if args.threads else [])
+        + [arg for path in args.profiles for arg in ("--profiles", path)]
+    )
+    text = user.profile_text(
+        cal, profile_id=profile_id, csv_label=args.measurements, command=command, date=date
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    # The file is what users load: read it back the way --edge-profiles does.
+    written = load_catalogue([*args.profiles, output]).get(profile_id)
+    print(
+        f"wrote {output} (id {written.id}, extends {base.id}); use it with: pytest "
+        f"--edge-profiles={output} --edge-target={written.id}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgegate", description="Edge-device budgets for ONNX models (pytest-edgegate)."
@@ -305,6 +352,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="customSmallerIsBetter (size, latency, ...) or customBiggerIsBetter (coverage...)",
     )  # fmt: skip
     export.set_defaults(func=_cmd_export)
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="fit a profile's cost-model constants on latencies measured on your board",
+        description="Fit the [costmodel] constants of --base on the models of MEASUREMENTS.csv "
+        "(columns: model, latency_ms, optional energy_mj, threads, input_shapes; model paths "
+        "relative to the CSV) and write a profile file that --edge-profiles loads.",
+    )
+    calibrate.add_argument("measurements", metavar="MEASUREMENTS.csv")
+    calibrate.add_argument("--base", required=True, metavar="ID", help="profile to start from")
+    calibrate.add_argument("-o", "--output", required=True, metavar="BOARD.toml")
+    calibrate.add_argument("--id", help="target id of the new profile (default: file name)")
+    calibrate.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="threads of rows without a threads column (default: the base profile's cores)",
+    )  # fmt: skip
+    calibrate.add_argument("--profiles", action="append", default=[], metavar="PATH")
+    calibrate.add_argument("--date", help=argparse.SUPPRESS)  # reproducible files in tests
+    calibrate.set_defaults(func=_cmd_calibrate)
     return parser
 
 

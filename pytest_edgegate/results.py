@@ -33,6 +33,9 @@ class EdgeResult:
     details: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     regression: dict[str, Any] | None = None  # the marker's per-test thresholds
+    #: The test is marked xfail: a broken budget here is expected (a model not meant for the
+    #: device), reported as "xfailed" and never counted as a failure of the gate.
+    expected_failure: bool = False
 
     @property
     def passed(self) -> bool:

@@ -47,6 +47,8 @@ class EdgeSession:
                 continue
             try:
                 entries = [EdgeResult.from_dict(d) for d in json.loads(value)]
+                for entry in entries:
+                    entry.expected_failure = hasattr(report, "wasxfail")
             except (ValueError, TypeError, KeyError) as exc:
                 self.problems.append(f"{report.nodeid}: unreadable edgegate result ({exc})")
                 continue

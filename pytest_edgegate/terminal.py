@@ -46,9 +46,10 @@ def _cell(result: EdgeResult, metric: str, delta: Mapping[str, Any] | None) -> s
 
 def _verdict(result: EdgeResult, regressed: bool) -> str:
     if result.error:
-        return "ERROR"
+        return "XFAIL (error)" if result.expected_failure else "ERROR"
     broken = sorted({v.metric for v in result.broken})
-    parts = ["FAIL: " + ", ".join(broken)] if broken else []
+    word = "XFAIL" if result.expected_failure else "FAIL"
+    parts = [f"{word}: " + ", ".join(broken)] if broken else []
     if regressed:
         parts.append("REGRESSED")
     return "; ".join(parts) or "pass"
@@ -91,10 +92,13 @@ def summary_tables(
     lines: list[str] = []
     for target in sorted(by_target):
         rows = by_target[target]
-        failed = sum(1 for r in rows if not r.passed)
+        xfailed = sum(1 for r in rows if not r.passed and r.expected_failure)
+        failed = sum(1 for r in rows if not r.passed) - xfailed
         regressed = sum(1 for r in rows if (target, r.nodeid) in regressed_keys)
         verdict = "FAIL" if failed or regressed else "PASS"
-        line = f"target {target}: {len(rows) - failed} passed, {failed} failed"
+        line = f"target {target}: {len(rows) - failed - xfailed} passed, {failed} failed"
+        if xfailed:
+            line += f", {xfailed} xfailed"
         if deltas:
             line += f", {regressed} regressed"
         lines.append(f"{line} -> {verdict}")

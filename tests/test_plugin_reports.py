@@ -230,3 +230,33 @@ def test_crash(edge):
     ids = {r["nodeid"].split("::")[-1] for r in doc["results"]}
     assert {"test_model[cortex-a72]", "test_other[cortex-a72]"} <= ids
     assert "test_crash[cortex-a72]" not in ids  # no data, not a crash of the gate
+
+
+def test_expected_failures_do_not_fail_the_gate(
+    pytester: pytest.Pytester, monkeypatch, tmp_path: Path
+) -> None:
+    use_model(pytester, 8)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.xfail(reason="this model is not meant for the device", strict=True)
+        @pytest.mark.edge_budget(size_mb=0.0001)
+        def test_not_for_this_device(edge):
+            edge.evaluate("models/current.onnx")
+
+        def test_fine(edge):
+            edge.evaluate("models/tiny.onnx")
+        """
+    )
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = pytester.runpytest("--edge-target=cortex-a72", "--edge-html=r.html")
+    assert result.ret == 0
+    result.assert_outcomes(passed=1, xfailed=1)
+    result.stdout.fnmatch_lines(["target cortex-a72: 1 passed, 0 failed, 1 xfailed -> PASS"])
+    result.stdout.no_fnmatch_line("::error*")
+    html = (pytester.path / "r.html").read_text()
+    assert "Gate passed" in html and "expected failure" in html
+    assert "### Broken budgets" not in summary.read_text()

@@ -168,7 +168,7 @@ def test_github_escaping_and_annotations() -> None:
     markdown = github.summary_markdown(doc)
     assert "<script>" not in markdown and "<img" not in markdown
     assert "&lt;script&gt;" in markdown and "&#124;m.onnx" in markdown
-    assert "| cortex-a72 | 0 | 1 | 0 | 1 | 0 |" in markdown
+    assert "| cortex-a72 | 0 | 1 | 0 | 0 | 1 | 0 |" in markdown
 
 
 def test_step_summary_only_in_actions(tmp_path: Path) -> None:

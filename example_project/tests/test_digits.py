@@ -7,21 +7,20 @@ on the same samples under each target's thread and memory caps, records ``accura
 that lost the most precision, when a budget is broken.
 """
 
-from pathlib import Path
-
 import pytest
 
-HERE = Path(__file__).parent.parent
-MODELS = HERE / "models"
-TEST_SET = HERE / "data" / "digits_test.npz"
+INT8 = "models/digits_int8.onnx"
+FP32 = "models/digits_fp32.onnx"
+ONE_IMAGE = {"image": [1, 1, 8, 8]}  # the batch dimension is dynamic: price one image
 
 
 @pytest.mark.edge_budget(accuracy_drop=0.01, min_sqnr_db=30, min_top1_agreement=0.98)
 def test_int8_digits_keep_their_accuracy(edge):
     result = edge.evaluate(
-        MODELS / "digits_int8.onnx",
-        reference=MODELS / "digits_fp32.onnx",
-        dataset=TEST_SET,
+        INT8,
+        input_shapes=ONE_IMAGE,
+        reference=FP32,
+        dataset="data/digits_test.npz",
         metric="top1",
     )
     assert result.metrics["accuracy_drop"] <= 0.01
@@ -29,4 +28,4 @@ def test_int8_digits_keep_their_accuracy(edge):
 
 @pytest.mark.edge_budget(size_mb=0.1)
 def test_int8_digits_are_small(edge):
-    edge.evaluate(MODELS / "digits_int8.onnx")
+    edge.evaluate(INT8, input_shapes=ONE_IMAGE)

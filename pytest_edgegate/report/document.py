@@ -58,9 +58,12 @@ def summarize(
     summary: dict[str, dict[str, int]] = {}
     for r in results:
         row = summary.setdefault(
-            r["target"], {"passed": 0, "failed": 0, "errors": 0, "regressed": 0, "improved": 0}
+            r["target"],
+            {"passed": 0, "failed": 0, "errors": 0, "xfailed": 0, "regressed": 0, "improved": 0},
         )
-        if r.get("error"):
+        if r.get("expected_failure") and not r.get("passed"):
+            row["xfailed"] += 1
+        elif r.get("error"):
             row["errors"] += 1
         elif r.get("passed"):
             row["passed"] += 1

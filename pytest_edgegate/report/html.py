@@ -288,11 +288,20 @@ def build_view(report: dict[str, Any]) -> dict[str, Any]:
 
     totals = {
         key: sum(s["summary"][key] for s in sections)
-        for key in ("results", "passed", "failed", "errors", "regressed", "improved", "not_run")
+        for key in (
+            "results",
+            "passed",
+            "failed",
+            "errors",
+            "xfailed",
+            "regressed",
+            "improved",
+            "not_run",
+        )
     }
     baseline = _text(comparison.get("baseline"), 300) if comparison else ""
     # Worst first: results that could not be evaluated, then broken budgets, then regressions.
-    rank = {"error": 0, "fail": 1, "pass": 2}
+    rank = {"error": 0, "fail": 1, "pass": 2, "xfail": 3}
     attention = sorted(
         (
             {
@@ -303,7 +312,7 @@ def build_view(report: dict[str, Any]) -> dict[str, Any]:
             }
             for s in sections
             for v in s["results"]
-            if v["why"]
+            if v["why"] and v["status"] != "xfail"
         ),
         key=lambda a: a["rank"],
     )
@@ -413,7 +422,16 @@ def _overall(totals: dict[str, int], baseline: str, compared: bool) -> dict[str,
         text = "; ".join(parts)
         text = text[0].upper() + text[1:] + "."
         return {"cls": "fail", "title": "Gate failed", "text": text}
-    text = f"All {n:,} result{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} within budget"
+    judged = n - totals["xfailed"]
+    text = (
+        f"All {judged:,} result{'s' if judged != 1 else ''} "
+        f"{'are' if judged != 1 else 'is'} within budget"
+    )
+    if totals["xfailed"]:
+        text += (
+            f" ({totals['xfailed']:,} more broke a budget as their tests expect: "
+            "models not meant for that device)"
+        )
     if compared:
         text += f", with no regression against {baseline or 'the baseline'}"
     if totals["improved"]:
@@ -427,6 +445,7 @@ def _target_summary(views: list[dict[str, Any]], not_run: list[dict[str, Any]]) 
         "passed": sum(1 for v in views if v["status"] == "pass"),
         "failed": sum(1 for v in views if v["status"] == "fail"),
         "errors": sum(1 for v in views if v["status"] == "error"),
+        "xfailed": sum(1 for v in views if v["status"] == "xfail"),
         "regressed": sum(1 for v in views if v["regressed"]),
         "improved": sum(1 for v in views if v["improved"]),
         "not_run": len({_text(e.get("nodeid")) for e in not_run}),
@@ -475,6 +494,8 @@ def _result_view(
     if not isinstance(passed, bool):
         passed = not error and all(v.get("passed") is True for v in verdicts)
     status = "error" if error else ("pass" if passed else "fail")
+    if status != "pass" and result.get("expected_failure") is True:
+        status = "xfail"  # an xfail test: the breach is expected, not a failure of the gate
     details = _dict(result.get("details"))
     notes = _strings(result.get("notes"))
     estimate = _dict(details.get("estimate"))

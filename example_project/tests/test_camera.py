@@ -1,0 +1,59 @@
+"""The camera classifier, MobileNet-v2 0.35 at 224x224: the int8 model is the one we ship.
+
+Budgets on three levels: this module's ``pytestmark`` holds for every test here, a class adds
+the product's real-time budget, a function adds its own.  The float model is kept as the
+reference and as the fallback for boards without fast int8 kernels; the markers of
+``conftest.py`` record where each model is known not to fit, so the gate stays green while
+the report shows why.
+"""
+
+import pytest
+
+INT8 = "models/mobilenet_v2_035_int8.onnx"
+FP32 = "models/mobilenet_v2_035_fp32.onnx"
+
+# Every camera model: at most 8 MB in the app image and 64 MB of RAM at run time.
+pytestmark = pytest.mark.edge_budget(size_mb=8, peak_memory_mb=64)
+
+
+@pytest.mark.edge_budget(size_mb=2.5)
+@pytest.mark.does_not_fit(
+    "cortex-m7",
+    breaks=["flash_mb", "sram_mb"],
+    reason="MobileNet is not meant for microcontrollers: 1.8 MB of int8 weights for 1 MB of "
+    "flash, megabytes of activations for 320 KB of SRAM",
+)
+def test_int8_is_small_enough_for_the_app(edge, edge_model):
+    result = edge.evaluate(INT8)
+    fp32 = edge_model(FP32)
+    assert result.metrics["size_mb"] < fp32.analysis.file_bytes / 1e6 / 3  # int8: < 1/3 size
+
+
+@pytest.mark.only_kinds("cpu", "npu")
+@pytest.mark.edge_budget(latency_ms=100, energy_mj=250)  # 10 frames/s within 2.5 W
+class TestRealTime:
+    def test_int8(self, edge):
+        edge.evaluate(INT8)
+
+    @pytest.mark.does_not_fit(
+        "cortex-a53",
+        breaks=["latency_ms"],
+        reason="the float model needs 112 ms a frame on a Raspberry Pi 3: ship int8 there",
+    )
+    def test_fp32(self, edge):
+        edge.evaluate(FP32)
+
+
+@pytest.mark.only_kinds("npu")
+@pytest.mark.edge_budget(npu_coverage=0.95)  # on an NPU board the NPU must do the work
+class TestOnTheNpu:
+    def test_int8(self, edge):
+        edge.evaluate(INT8)
+
+    @pytest.mark.does_not_fit(
+        "edgetpu",
+        breaks=["npu_coverage"],
+        reason="the Edge TPU runs int8 only: the float model falls back to the host CPU",
+    )
+    def test_fp32(self, edge):
+        edge.evaluate(FP32)
