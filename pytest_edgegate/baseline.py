@@ -8,6 +8,7 @@ pull request is reviewable.  Updating it merges with what is there: a partial ru
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,18 @@ def load(path: str | Path) -> dict[str, Any] | None:
     path = Path(path)
     if not path.exists():
         return None
+    if not path.is_file():  # a FIFO would block the session, /dev/zero never end
+        raise BaselineError(
+            f"baseline {path}: is not a regular file (a folder, FIFO or device); expected the "
+            "JSON file written by --edge-update-baseline"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BaselineError(f"baseline {path}: cannot be read ({exc})") from None
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting thousands deep
         raise BaselineError(
             f"baseline {path}: not valid JSON ({exc}); the file is corrupt or truncated: "
             "restore it from version control or rewrite it with --edge-update-baseline"
@@ -64,7 +70,32 @@ def load(path: str | Path) -> dict[str, Any] | None:
             f"baseline {path}: schema version {schema} is newer than this pytest-edgegate "
             f"understands ({BASELINE_SCHEMA}); upgrade pytest-edgegate"
         )
+    for key, entry in data["entries"].items():
+        _check_entry(path, key, entry)
     return data
+
+
+def _check_entry(path: Path, key: str, entry: Any) -> None:
+    """An entry must have the shape the comparison reads: a hand-edited or crafted file is
+    refused here, naming the entry, rather than failing somewhere in the gate."""
+    where = f"baseline {path}: entry {key[:200]!r}"
+    if not isinstance(entry, dict):
+        raise BaselineError(f"{where}: expected an object, got {type(entry).__name__}")
+    for field in ("nodeid", "target", "profile_version", "costmodel_version", "model"):
+        if entry.get(field) is not None and not isinstance(entry[field], str):
+            raise BaselineError(f"{where}: '{field}' must be a string")
+    for field in ("metrics", "sources"):
+        if not isinstance(entry.get(field, {}), dict):
+            raise BaselineError(f"{where}: '{field}' must be an object")
+    for name, value in entry.get("metrics", {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BaselineError(
+                f"{where}: metric {name[:100]!r} is a {type(value).__name__}, expected a number"
+            )
+        if not math.isfinite(value):
+            raise BaselineError(
+                f"{where}: metric {name[:100]!r} is {value}, expected a finite number"
+            )
 
 
 def _entry(result: Mapping[str, Any], costmodel: str) -> dict[str, Any]:

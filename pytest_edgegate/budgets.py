@@ -93,13 +93,26 @@ def _check_number(keyword: str, value: Any) -> float:
             if isinstance(value, str)
             else ""
         )
-        raise BudgetError(f"edge_budget({keyword}=...) expects a number, got {value!r}{hint}")
-    number = float(value)
+        raise BudgetError(f"edge_budget({keyword}=...) expects a number, got {_show(value)}{hint}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range, e.g. 10**400
+        number = math.inf if value > 0 else -math.inf
     if math.isnan(number) or math.isinf(number):
-        raise BudgetError(f"edge_budget({keyword}=...) expects a finite number, got {value!r}")
+        raise BudgetError(f"edge_budget({keyword}=...) expects a finite number, got {_show(value)}")
     if number < 0:
-        raise BudgetError(f"edge_budget({keyword}=...) must not be negative, got {value!r}")
+        raise BudgetError(f"edge_budget({keyword}=...) must not be negative, got {_show(value)}")
     return number
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters; never raises (the repr of an int of more
+    than 4,300 digits does, and a user's object may)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - any value may reach a marker
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_regression(value: Any) -> Mapping[str, Any]:
@@ -118,11 +131,11 @@ def _check_regression(value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise BudgetError(
             f"edge_budget(regression=...) expects a dict such as {{'latency_ms': '5%'}}, "
-            f"got {value!r}"
+            f"got {_show(value)}"
         )
     for name, threshold in value.items():
         if name not in BUDGET_KEYWORDS:
-            raise BudgetError(f"edge_budget(regression=...) names an unknown metric {name!r}")
+            raise BudgetError(f"edge_budget(regression=...) names an unknown metric {_show(name)}")
         if isinstance(threshold, str):
             text = threshold.strip().rstrip("%")
             try:
@@ -130,7 +143,7 @@ def _check_regression(value: Any) -> Mapping[str, Any]:
             except ValueError:
                 raise BudgetError(
                     f"edge_budget(regression=...) threshold for {name} must be a number or "
-                    f"a percentage like '5%', got {threshold!r}"
+                    f"a percentage like '5%', got {_show(threshold)}"
                 ) from None
         else:
             _check_number(f"regression[{name}]", threshold)
@@ -141,7 +154,8 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, An
     """Validate one marker's arguments; return ``{keyword: value}`` (regression kept as is)."""
     if args:
         raise BudgetError(
-            f"edge_budget takes keyword arguments only (e.g. size_mb=4), got positional {args!r}"
+            "edge_budget takes keyword arguments only (e.g. size_mb=4), got positional "
+            f"{_show(args)}"
         )
     parsed: dict[str, Any] = {}
     for keyword, value in kwargs.items():
@@ -171,7 +185,7 @@ def merge(levels: Sequence[Sequence[Mapping[str, Any]]]) -> Budget:
                 if keyword in seen and seen[keyword] != value:
                     raise BudgetError(
                         f"edge_budget keyword {keyword!r} is given twice at the same level "
-                        f"({seen[keyword]!r} and {value!r})"
+                        f"({_show(seen[keyword])} and {_show(value)})"
                     )
                 seen[keyword] = value
         for keyword, value in seen.items():

@@ -111,9 +111,37 @@ def device_fit(profile: DeviceProfile, analysis: ModelAnalysis) -> list[Verdict]
     return verdicts
 
 
-def breakdown(analysis: ModelAnalysis) -> dict[str, Any]:
-    """What the reports show beside the headline metrics."""
-    return {
+#: Longest metadata text kept in a result (a doc string can be megabytes), and most entries.
+METADATA_TEXT = 300
+METADATA_PROPS = 20
+
+
+def _cut(text: str, limit: int = METADATA_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def model_metadata(proto: Any) -> dict[str, Any]:
+    """Who made the model and what it says about itself, cut to a sane length.
+
+    It comes from the model file, i.e. from whoever made the pull request: reports show it
+    escaped, never as markup (see ``report/``).
+    """
+    props = list(proto.metadata_props)
+    out: dict[str, Any] = {
+        "producer": _cut(proto.producer_name),
+        "producer_version": _cut(proto.producer_version),
+        "doc_string": _cut(proto.doc_string),
+        "metadata_props": {_cut(p.key, 100): _cut(p.value) for p in props[:METADATA_PROPS]},
+    }
+    if len(props) > METADATA_PROPS:
+        out["metadata_props_omitted"] = len(props) - METADATA_PROPS
+    return out
+
+
+def breakdown(analysis: ModelAnalysis, proto: Any = None) -> dict[str, Any]:
+    """What the reports show beside the headline metrics (and the model's metadata when the
+    model's ``proto`` is given)."""
+    details = {
         "params_by_dtype": dict(analysis.params_by_dtype),
         "param_bytes": analysis.param_bytes,
         "peak_activation_bytes": analysis.peak_activation_bytes,
@@ -133,3 +161,6 @@ def breakdown(analysis: ModelAnalysis) -> dict[str, Any]:
             for n in analysis.nodes
         ],
     }
+    if proto is not None:
+        details["model_metadata"] = model_metadata(proto)
+    return details

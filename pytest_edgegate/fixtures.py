@@ -13,6 +13,7 @@ import pytest
 
 from pytest_edgegate.errors import BudgetError, EdgeGateError
 from pytest_edgegate.keys import CACHE_KEY, HANDLE_KEY, NO_TARGET_REASON, SETTINGS_KEY
+from pytest_edgegate.logsafe import log_safe
 
 if TYPE_CHECKING:
     from pytest_edgegate.handle import EdgeHandle
@@ -24,7 +25,8 @@ def _cache(config: pytest.Config) -> ModelCache:
     from pytest_edgegate.models import ModelCache
 
     if CACHE_KEY not in config.stash:
-        config.stash[CACHE_KEY] = ModelCache()
+        settings = config.stash[SETTINGS_KEY]
+        config.stash[CACHE_KEY] = ModelCache(max_bytes=int(settings.max_model_mb * 1_000_000))
     return config.stash[CACHE_KEY]
 
 
@@ -55,7 +57,7 @@ def edge_model(request: pytest.FixtureRequest):
             return _cache(config).handle(path, _bases(config), input_shapes)
         except EdgeGateError as exc:
             error = str(exc)
-        pytest.fail(f"edgegate: {error}", pytrace=False)
+        pytest.fail(log_safe(f"edgegate: {error}"), pytrace=False)
 
     return load
 
@@ -74,7 +76,7 @@ def edge(request: pytest.FixtureRequest, edge_target: DeviceProfile) -> EdgeHand
     else:
         error = None
     if error is not None:
-        pytest.fail(error, pytrace=False)
+        pytest.fail(log_safe(error), pytrace=False)
     handle = EdgeHandle(
         nodeid=node.nodeid,
         target=edge_target,

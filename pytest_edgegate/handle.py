@@ -24,6 +24,7 @@ from pytest_edgegate.evaluation import (
     device_fit,
     static_metrics,
 )
+from pytest_edgegate.logsafe import log_safe
 from pytest_edgegate.models import ModelCache, ModelHandle
 from pytest_edgegate.profiles.model import DeviceProfile
 from pytest_edgegate.results import EdgeResult
@@ -75,7 +76,7 @@ class EdgeHandle:
             error = None
         if error is not None:  # failed outside the except block: no chained traceback
             self.results.append(self._error_result(model, error))
-            pytest.fail(f"edgegate: {error}", pytrace=False)
+            pytest.fail(log_safe(f"edgegate: {error}"), pytrace=False)
         accuracy = None
         if reference is not None or dataset is not None:
             accuracy = {
@@ -94,7 +95,7 @@ class EdgeHandle:
             self.results.append(result)
             return result
         self.results.append(self._error_result(model, error))
-        pytest.fail(f"edgegate: {error}", pytrace=False)
+        pytest.fail(log_safe(f"edgegate: {error}"), pytrace=False)
 
     def _judge(
         self,
@@ -117,7 +118,7 @@ class EdgeHandle:
         costs, est, cost_details, cost_notes = cost_metrics(self.target, analysis)
         found.update(costs)
         found.update(static_metrics(analysis))
-        details = breakdown(analysis)
+        details = breakdown(analysis, handle.loaded.proto)
         if cost_details is not None:
             details["estimate"] = cost_details
         if accuracy_details is not None:
@@ -192,7 +193,7 @@ class EdgeHandle:
                 info["reason"] = f"{handle.path} does not exist at {ref}"
                 return info
             try:
-                loaded = load_model(copy)
+                loaded = load_model(copy, max_bytes=self._cache.max_bytes)
                 old = ModelHandle(loaded, analyze(loaded, input_shapes))
                 base = self._judge(old, accuracy, measure, inputs, input_shapes)
             except EdgeGateError as exc:
@@ -212,8 +213,12 @@ class EdgeHandle:
         return info
 
     def _accuracy(self, handle: ModelHandle, accuracy: dict[str, Any]) -> Any:
-        """Candidate against reference on the data set, both under this target's caps."""
-        from pytest_edgegate.accuracy import AccuracySpec, evaluate_accuracy
+        """Candidate against reference on the data set, both under this target's caps.
+
+        A failure names the candidate (and the data set file): the evaluation's own messages
+        about a batch or its labels do not always say which model and data they concern.
+        """
+        from pytest_edgegate.accuracy import AccuracyError, AccuracySpec, evaluate_accuracy
 
         reference = accuracy["reference"]
         if isinstance(reference, ModelHandle):
@@ -226,20 +231,30 @@ class EdgeHandle:
             from pytest_edgegate.models import resolve_path
 
             dataset = str(resolve_path(dataset, self._bases))
-        return evaluate_accuracy(
-            AccuracySpec(
-                candidate,
-                reference=reference,
-                dataset=dataset,
-                metric=accuracy["metric"],
-                higher_is_better=accuracy["higher_is_better"],
-                threads=self.target.cpu.cores,
-                memory_limit_mb=self.target.ram_mb,
-                timeout_s=self.settings.timeout_s,
-                target_id=self.target.id,
-                candidate_label=handle.name,
-            )
+        spec = AccuracySpec(
+            candidate,
+            reference=reference,
+            dataset=dataset,
+            metric=accuracy["metric"],
+            higher_is_better=accuracy["higher_is_better"],
+            threads=self.target.cpu.cores,
+            memory_limit_mb=self.target.ram_mb,
+            timeout_s=self.settings.timeout_s,
+            target_id=self.target.id,
+            candidate_label=handle.name,
         )
+        try:
+            return evaluate_accuracy(spec)
+        except AccuracyError as exc:
+            text = str(exc)
+            given = accuracy["dataset"]  # as the test wrote it (the path may be a symlink)
+            data = os.fspath(given) if isinstance(given, (str, os.PathLike)) else None
+            if handle.name in text and (data is None or data in text):
+                raise
+            where = f"accuracy of {handle.name}" + (f" on the data set {data}" if data else "")
+            raise AccuracyError(
+                f"{where}: {text}", kind=exc.kind, model=exc.model, details=exc.details
+            ) from None
 
     def _error_result(self, model: Any, error: str) -> EdgeResult:
         name = (

@@ -47,14 +47,22 @@ def _lock_path() -> str:
 
 
 def _model_file(handle: ModelHandle, workdir: Path) -> str:
+    """The file the child runs: the model's own, or an in-memory model saved in ``workdir``.
+
+    The saved file has a fixed name: an in-memory model is named by its graph name, which the
+    model controls (``"../../x"`` would otherwise write outside ``workdir``).
+    """
     if handle.path is not None:
         return handle.path
     import onnx
 
     proto = onnx.ModelProto.FromString(handle.loaded.proto.SerializeToString())
     proto.ir_version = min(proto.ir_version, MAX_RUNNABLE_IR)
-    path = workdir / f"{handle.name or 'model'}.onnx"
-    onnx.save(proto, str(path))
+    path = workdir / "model.onnx"
+    # The bytes, not onnx.save: onnx.save writes the raw data of tensors marked external to
+    # their locations, which a crafted proto can point anywhere (ModelCache refuses such
+    # protos; this keeps the write inside workdir regardless).
+    path.write_bytes(proto.SerializeToString())
     return str(path)
 
 

@@ -64,10 +64,41 @@ def _shape_key(shapes: Mapping[str, Sequence[int]] | None) -> tuple[Any, ...]:
         ) from None
 
 
-class ModelCache:
-    """Per-session cache of loaded models and their analyses."""
+#: Default of ``--edge-max-model-mb``: the largest ``.onnx`` file read, in bytes (2,000 MB).
+DEFAULT_MAX_BYTES = 2_000_000_000
 
-    def __init__(self) -> None:
+
+def _refuse_external_in_memory(model: onnx.ModelProto) -> None:
+    """An in-memory model must hold its weights: external data has no folder to be read from.
+
+    It would be resolved against a temporary folder (so it could only fail), or, with an
+    absolute or ``..`` location, against files the model's author picked.
+    """
+    from onnx import TensorProto
+
+    from pytest_edgegate.analysis.loader import external_info, iter_model_tensors
+
+    for tensor in iter_model_tensors(model):
+        if tensor.data_location == TensorProto.EXTERNAL:
+            location = external_info(tensor).get("location", "")
+            raise ModelError(
+                model.graph.name or "model",
+                f"tensor '{tensor.name}' has its data in an external file ('{location}') but "
+                "the model was given in memory, so there is no folder to read it from: pass "
+                "the model's path to edge.evaluate, or load it with its data "
+                "(onnx.load(path)) first",
+            )
+
+
+class ModelCache:
+    """Per-session cache of loaded models and their analyses.
+
+    ``max_bytes`` (``--edge-max-model-mb``) bounds every ``.onnx`` file it reads: a larger one
+    is refused from its size, before a byte is read.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
         self._loaded: dict[tuple[Any, ...], LoadedModel] = {}
         self._handles: dict[tuple[Any, ...], ModelHandle] = {}
 
@@ -80,7 +111,7 @@ class ModelCache:
         except OSError:
             key = (str(path), None, None)
         if key not in self._loaded:
-            self._loaded[key] = load_model(path)
+            self._loaded[key] = load_model(path, max_bytes=self.max_bytes)
         return key, self._loaded[key]
 
     def handle(
@@ -104,6 +135,10 @@ class ModelCache:
                 self._handles[akey] = ModelHandle(loaded, analyze(loaded, input_shapes))
             return self._handles[akey]
         if type(model).__name__ == "ModelProto":
+            from pytest_edgegate.analysis.loader import check_text_fields
+
+            check_text_fields(model, model.graph.name or "model")
+            _refuse_external_in_memory(model)
             analysis = analyze(model, input_shapes)
             from pytest_edgegate.analysis import LoadedModel
 

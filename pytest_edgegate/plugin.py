@@ -19,6 +19,7 @@ from pytest_edgegate.budgets import MARKER_DOC, Budget, merge, parse_marker
 from pytest_edgegate.errors import BudgetError, EdgeGateError, ProfileError, SettingsError
 from pytest_edgegate.fixtures import edge, edge_model, edge_target  # noqa: F401  (fixtures)
 from pytest_edgegate.keys import CATALOGUE_KEY, HANDLE_KEY, SETTINGS_KEY, USER_PROPERTY
+from pytest_edgegate.logsafe import log_safe
 
 SESSION_PLUGIN = "edgegate-session"
 EDGE_FIXTURES = ("edge", "edge_target")
@@ -146,7 +147,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     try:
         item_budget(metafunc.definition)
     except BudgetError as exc:
-        pytest.fail(f"{metafunc.definition.nodeid}: {exc}", pytrace=False)
+        pytest.fail(log_safe(f"{metafunc.definition.nodeid}: {exc}"), pytrace=False)
     if "edge_target" not in metafunc.fixturenames:
         metafunc.fixturenames.append("edge_target")
     for mark in metafunc.definition.iter_markers("parametrize"):
@@ -176,7 +177,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if handle is not None:
         message = handle.failure_message()
         if message:
-            pytest.fail(message, pytrace=False)
+            pytest.fail(log_safe(message), pytrace=False)
     elif item.get_closest_marker("edge_budget") is not None:
         pytest.fail(
             f"edgegate: {item.nodeid} has an edge_budget but does not use the `edge` fixture: "

@@ -197,6 +197,7 @@ class EdgeSession:
         results = self.sorted_results()
         if not results and not self.problems and not self.gate_error and not self.written:
             return
+        from pytest_edgegate.logsafe import log_safe
         from pytest_edgegate.terminal import regression_lines, summary_tables
 
         verbose = self.config.getoption("verbose", 0)
@@ -205,15 +206,15 @@ class EdgeSession:
         for line in summary_tables(
             results, quiet=verbose < 0, deltas=comparison.get("entries", []), verbose=verbose > 0
         ):
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(log_safe(line))
         for line in regression_lines(comparison):
-            terminalreporter.write_line(line, red=line.startswith("REGRESSED"))
+            terminalreporter.write_line(log_safe(line), red=line.startswith("REGRESSED"))
         if self.gate_error:
-            terminalreporter.write_line(f"edgegate error: {self.gate_error}", red=True)
+            terminalreporter.write_line(log_safe(f"edgegate error: {self.gate_error}"), red=True)
         for problem in self.problems:
-            terminalreporter.write_line(f"edgegate warning: {problem}", yellow=True)
+            terminalreporter.write_line(log_safe(f"edgegate warning: {problem}"), yellow=True)
         for item in self.written:
-            terminalreporter.write_line(f"edgegate wrote {item}")
+            terminalreporter.write_line(log_safe(f"edgegate wrote {item}"))
         if self.document is not None and os.environ.get("GITHUB_ACTIONS") == "true":
             from pytest_edgegate.report.github import annotations
 

@@ -25,8 +25,9 @@ class Option:
     flag: str
     ini: str | None
     help: str
-    kind: str = "str"  # "list", "str", "bool", "choice"
+    kind: str = "str"  # "list", "str", "bool", "choice", "float"
     default: Any = None
+    unit: str = "seconds"  # what a "float" option counts, for its error message
 
     @property
     def env(self) -> str:
@@ -134,6 +135,16 @@ OPTIONS: tuple[Option, ...] = (
         kind="bool",
         default=False,
     ),
+    Option(
+        "edge_max_model_mb",
+        "--edge-max-model-mb",
+        "edge_max_model_mb",
+        "largest .onnx file edgegate reads, in MB (1 MB = 10^6 bytes); a larger model file "
+        "fails its test from its size, before it is read into memory (default 2000)",
+        kind="float",
+        default=2000.0,
+        unit="MB",
+    ),
 )
 
 
@@ -152,6 +163,7 @@ class Settings:
     regression: dict[str, Any] | None = None
     timeout_s: float = 60.0
     time_cap_s: float = 3.0
+    max_model_mb: float = 2000.0
 
 
 def split_list(values: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -185,7 +197,9 @@ def _convert(option: Option, value: Any, where: str) -> Any:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise SettingsError(f"{where} expects a number of seconds, got {value!r}") from None
+            raise SettingsError(
+                f"{where} expects a number of {option.unit}, got {value!r}"
+            ) from None
         if not number > 0 or number == float("inf"):
             raise SettingsError(f"{where} expects a positive number, got {value!r}")
         return number
@@ -233,6 +247,7 @@ def resolve(
         regression=_regression(values["edge_regression"]),
         timeout_s=values["edge_timeout"],
         time_cap_s=values["edge_time_cap"],
+        max_model_mb=values["edge_max_model_mb"],
     )
     if settings.update_baseline and not settings.baseline:
         raise SettingsError(

@@ -102,7 +102,9 @@ def open_model(model: Any, label: str, workdir: Path, stem: str) -> ModelInfo:
         proto = model
         path = str(workdir / f"{stem}.onnx")
         try:
-            onnx.save(proto, path)
+            # The bytes, not onnx.save: onnx.save writes the raw data of tensors marked
+            # external to their locations, which a crafted proto can point anywhere.
+            Path(path).write_bytes(proto.SerializeToString())
         except Exception as exc:  # noqa: BLE001 - e.g. a proto over 2 GB
             raise AccuracyError(
                 f"{label}: cannot be saved for the evaluation ({type(exc).__name__}: {exc})",
@@ -118,8 +120,9 @@ def open_model(model: Any, label: str, workdir: Path, stem: str) -> ModelInfo:
 
 
 def _sig(value: Any) -> TensorSig:
-    import onnx
     from onnx import helper
+
+    from pytest_edgegate.runner.signature import type_name
 
     ttype = value.type
     if not ttype.HasField("tensor_type"):
@@ -128,7 +131,7 @@ def _sig(value: Any) -> TensorSig:
     try:
         dtype = np.dtype(helper.tensor_dtype_to_np_dtype(elem)).name
     except (KeyError, TypeError, ValueError):
-        dtype = onnx.TensorProto.DataType.Name(elem).lower()
+        dtype = type_name(elem)
     dims: tuple[Dim, ...] | None = None
     if ttype.tensor_type.HasField("shape"):
         dims = tuple(

@@ -50,11 +50,16 @@ class NodeRec:
         return self.name or f"{self.op_type.lower()}_{self.index}"
 
     def attr(self, name: str, default: Any = None) -> Any:
-        """Python value of attribute ``name`` (lists for repeated ones), or ``default``."""
+        """Python value of attribute ``name`` (lists for repeated ones), or ``default``.
+
+        A reference to a function's attribute (``ref_attr_name``) is meaningful only inside a
+        function body, and functions are inlined before the analysis: one left in the graph
+        (a model the checker never saw, given in memory) has no value, so it counts as absent.
+        """
         if name in self._values:
             return self._values[name]
         a = self.attributes.get(name)
-        if a is None:
+        if a is None or a.ref_attr_name:
             return default
         value = helper.get_attribute_value(a)
         if isinstance(value, bytes):

@@ -23,6 +23,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from typing import Any
 
 import onnx
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
@@ -68,7 +69,8 @@ def load_model(
         raise ModelError(
             p,
             f"model file is {st.st_size:,} bytes, over the limit of {max_bytes:,} bytes "
-            "(max_bytes); refused without reading it",
+            "(max_bytes; in pytest, --edge-max-model-mb / ini edge_max_model_mb); refused "
+            "without reading it",
         )
     if st.st_size == 0:
         raise ModelError(p, "is empty; expected an ONNX model (a serialized ModelProto)")
@@ -117,7 +119,41 @@ def parse_model_bytes(data: bytes, source: str) -> ModelProto:
             "is not an ONNX model: it has no ir_version or no graph "
             "(expected a serialized onnx ModelProto)",
         )
+    check_text_fields(proto, source)
     return proto
+
+
+def check_text_fields(proto: ModelProto, source: str) -> None:
+    """Refuse a model whose text fields (names, doc strings, ...) are not valid UTF-8.
+
+    ONNX's protos are proto2, whose parser accepts such bytes: the field then reads back as
+    ``bytes`` instead of ``str`` and fails wherever it is copied or formatted (a flipped byte
+    in a graph name is enough).  One walk over the messages (milliseconds for DenseNet-121)
+    finds it at load time, with a message naming the field.
+    """
+    stack: list[tuple[str, Any]] = [("model", proto)]
+    while stack:
+        path, message = stack.pop()
+        for field, value in message.ListFields():
+            if field.type == field.TYPE_MESSAGE:
+                if _is_repeated(field):
+                    stack.extend((f"{path}.{field.name}[{i}]", v) for i, v in enumerate(value))
+                else:
+                    stack.append((f"{path}.{field.name}", value))
+            elif field.type == field.TYPE_STRING:
+                values = value if _is_repeated(field) else [value]
+                if any(isinstance(v, bytes) for v in values):
+                    raise ModelError(
+                        source,
+                        f"text field {path}.{field.name} is not valid UTF-8: the file is "
+                        "corrupt (expected an ONNX model written by an ONNX exporter)",
+                    )
+
+
+def _is_repeated(field: Any) -> bool:
+    if hasattr(field, "is_repeated"):  # protobuf >= 5.x; ``label`` is deprecated there
+        return bool(field.is_repeated)
+    return field.label == field.LABEL_REPEATED
 
 
 # ----------------------------------------------------------------------------- external data

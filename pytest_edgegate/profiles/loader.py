@@ -193,8 +193,16 @@ def build_profile(
 
 
 def parse_file(path: Path) -> dict[str, Any]:
-    """Read one TOML file; a syntax error names the file and line."""
+    """Read one TOML file; a syntax error names the file and line.
+
+    Anything but a regular file is refused before it is opened: a FIFO would block the
+    session and a link to ``/dev/zero`` would be read until memory runs out.
+    """
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise ProfileError(
+                str(path), "is not a regular file (a FIFO or a device); expected a .toml file"
+            )
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:

@@ -535,6 +535,7 @@ def _result_view(
     if not isinstance(result.get("details"), (dict, type(None))):
         view["problems"].append("details: not a mapping")
     view["ops"] = _guarded(view, "the operator counts", lambda: _op_histogram(details))
+    view["metadata"] = _guarded(view, "the model metadata", lambda: _metadata(details))
     view["breakdown"] = _guarded(
         view, "the per-node breakdown", lambda: _breakdown(details, top[0])
     )
@@ -747,6 +748,24 @@ def _delta(entry: dict[str, Any], metric: str, unit: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- details
+
+
+def _metadata(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """The model's own producer, doc string and metadata_props: text from the model file,
+    shown (escaped, like everything) as label/value pairs; empty fields are left out."""
+    meta = _dict(details.get("model_metadata"))
+    pairs = [
+        (label, _text(meta.get(key), 300))
+        for key, label in (
+            ("producer", "producer"),
+            ("producer_version", "producer version"),
+            ("doc_string", "doc"),
+        )
+        if meta.get(key)
+    ]
+    props = _dict(meta.get("metadata_props"))
+    pairs += [(_text(k, 100), _text(v, 300)) for k, v in list(props.items())[:20]]
+    return pairs
 
 
 def _op_histogram(details: dict[str, Any]) -> dict[str, Any] | None:

@@ -137,13 +137,12 @@ def _user_inputs(spec: RunSpec) -> tuple[dict[str, np.ndarray] | None, str, str 
     if spec.inputs is None:
         return None, "random", None
     if isinstance(spec.inputs, str):
+        from pytest_edgegate.accuracy.dataset import load_npz
+
         path = os.path.abspath(spec.inputs)
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                if not hasattr(npz, "files"):
-                    raise ValueError("it holds a single array, not named arrays (use np.savez)")
-                arrays = {name: npz[name] for name in npz.files}
-        except (OSError, ValueError) as exc:
+            arrays = load_npz(path)  # a FIFO or a device is refused before it is opened
+        except (OSError, ValueError, EOFError, MemoryError) as exc:
             raise RunError(
                 f"{label}: cannot read the inputs file {spec.inputs}: {exc}",
                 kind="input",
@@ -161,8 +160,15 @@ def _user_inputs(spec: RunSpec) -> tuple[dict[str, np.ndarray] | None, str, str 
 
 
 def child_env() -> dict[str, str]:
-    """The parent's environment, with this package importable and numpy's BLAS single-threaded
-    (numpy is not timed; its BLAS threads would only add memory and noise)."""
+    """The parent's environment, with this package importable, numpy's BLAS single-threaded
+    (numpy is not timed; its BLAS threads would only add memory and noise) and onnxruntime's
+    telemetry off.
+
+    onnxruntime 1.2x/1.3x on Linux ships a telemetry client that, on import, writes a session
+    file into ``$TMPDIR`` (``.ses``) and an event store under ``~/.cache/Microsoft`` and may
+    send events over the network: a CI gate must not write outside the model's folder and its
+    reports, nor call out.  ``ORT_DISABLE_TELEMETRY=1`` stops all of it (checked with strace);
+    a value the user set explicitly is kept."""
     import pytest_edgegate
 
     env = dict(os.environ)
@@ -170,6 +176,7 @@ def child_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
+    env.setdefault("ORT_DISABLE_TELEMETRY", "1")
     return env
 
 

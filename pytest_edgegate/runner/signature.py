@@ -32,6 +32,17 @@ class InputSignature:
     optional: bool = False
 
 
+def type_name(elem: int) -> str:
+    """The ONNX name of element type ``elem`` in lower case, for types numpy lacks; a number
+    no ONNX version defines (a corrupt or crafted model) is named as such, not raised on."""
+    import onnx
+
+    try:
+        return onnx.TensorProto.DataType.Name(elem).lower()
+    except ValueError:
+        return f"undefined element type {elem}"
+
+
 def read_signature(model_path: str, label: str) -> list[InputSignature]:
     """The model file's graph inputs in graph order, initializer-backed ones optional."""
     import onnx
@@ -60,7 +71,7 @@ def read_signature(model_path: str, label: str) -> list[InputSignature]:
         try:
             dtype = np.dtype(helper.tensor_dtype_to_np_dtype(elem)).name
         except (KeyError, TypeError, ValueError):
-            dtype = onnx.TensorProto.DataType.Name(elem).lower()
+            dtype = type_name(elem)
         if dtype == "object":
             dtype = "string"
         dims: tuple[Dim, ...] | None = None
