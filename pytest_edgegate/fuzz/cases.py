@@ -1,7 +1,7 @@
 """Seeded fuzz cases: which input each case breaks, and writing it into a sandbox project.
 
 A case is planned from the run's seed alone (:func:`plan`), then written (:func:`write_case`)
-with a generator seeded by the run's seed and the case's index, so any case can be re-created
+with a generator seeded by the run's seed and the case's own seed, so any case can be re-created
 without the others.  Kinds:
 
 * ``model``: a mutated model file, ``edge.evaluate("models/<id>/<file>")``;
