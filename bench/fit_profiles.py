@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import re
 import sys
 import time
@@ -48,6 +47,7 @@ import numpy as np
 
 from pytest_edgegate.calibration import columns as cols
 from pytest_edgegate.calibration import fit, hwnas
+from pytest_edgegate.calibration.user import toml_value
 from pytest_edgegate.profiles import DeviceProfile, load_catalogue
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "pytest_edgegate" / "profiles" / "data"
@@ -146,18 +146,6 @@ class Provenance:
                 bound = " (at its physical bound)" if key in result.report.at_bound else ""
                 text = f"fitted{bound}: {where}"
             self.add(profile, key, (extra or {}).get(key, text))
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cannot write {value!r} into a profile")
-        return repr(value)
-    return json.dumps(value, ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------------------------

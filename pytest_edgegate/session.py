@@ -102,25 +102,27 @@ class EdgeSession:
                 self.problems.append(f"could not append the GitHub step summary: {exc}")
 
     def _compare(self, settings, results: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The comparison with the baseline file or git ref, or ``None`` when there is none."""
         if not settings.baseline or settings.update_baseline:
             return None
         from pytest_edgegate import baseline as baseline_mod
-        from pytest_edgegate.costmodel import COSTMODEL_VERSION
         from pytest_edgegate.errors import EdgeGateError
 
         if settings.baseline.startswith("git:"):
-            return self._compare_git(settings, results)
-        path = self.config.invocation_params.dir / settings.baseline
-        try:
-            data = baseline_mod.load(path)
-        except EdgeGateError as exc:
-            self.gate_error = str(exc)
-            return None
-        if data is None:
-            self.problems.append(
-                f"baseline {path} does not exist yet: create it with --edge-update-baseline"
-            )
-            return {"baseline": settings.baseline, "entries": [], "warnings": []}
+            data = {"entries": self._git_entries(results)}
+        else:
+            path = self.config.invocation_params.dir / settings.baseline
+            try:
+                data = baseline_mod.load(path)
+            except EdgeGateError as exc:
+                self.gate_error = str(exc)
+                return None
+            if data is None:
+                self.problems.append(
+                    f"baseline {path} does not exist yet: create it with --edge-update-baseline"
+                )
+                return {"baseline": settings.baseline, "entries": [], "warnings": []}
+        from pytest_edgegate.costmodel import COSTMODEL_VERSION
         from pytest_edgegate.gate import compare, regressions
 
         comparison, problems = compare(
@@ -130,11 +132,10 @@ class EdgeSession:
         self.regressions = regressions(comparison)
         return comparison
 
-    def _compare_git(self, settings, results: list[dict[str, Any]]) -> dict[str, Any]:
-        """Compare each result with its own model as at REF, evaluated in this same run."""
+    def _git_entries(self, results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Baseline entries from each result's own model as at REF, evaluated in this run."""
         from pytest_edgegate import baseline as baseline_mod
         from pytest_edgegate.costmodel import COSTMODEL_VERSION
-        from pytest_edgegate.gate import compare, regressions
 
         entries = {}
         for key, r in baseline_mod.keyed(results).items():
@@ -151,13 +152,7 @@ class EdgeSession:
                 "metrics": old.get("metrics", {}),
                 "sources": old.get("sources", {}),
             }
-        comparison, problems = compare(
-            results, {"entries": entries}, settings.regression or {}, settings.baseline,
-            COSTMODEL_VERSION,
-        )  # fmt: skip
-        self.problems.extend(problems)
-        self.regressions = regressions(comparison)
-        return comparison
+        return entries
 
     def _write(self, what: str, path: Path, writer, document) -> None:
         try:

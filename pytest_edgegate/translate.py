@@ -25,6 +25,22 @@ from typing import Any
 from pytest_edgegate.analysis import ModelAnalysis
 from pytest_edgegate.costmodel.terms import cpu_class, executed, node_bytes
 
+#: The calibration kernel that measures the host's speed at each kind of work, and what of
+#: that kernel's work counts (FLOPs for the compute kernels, bytes for the streaming one).
+KERNELS = {
+    "conv": ("conv3x3", "flops"),
+    "gemm": ("gemm", "flops"),
+    "stream": ("stream_add", "bytes"),
+}
+
+
+def kernel_speeds(cpu_ms: dict[str, float], work: dict[str, dict[str, int]]) -> dict[str, float]:
+    """Speeds per CPU-second from each kernel's CPU time and work (raises on a missing one)."""
+    return {
+        kind: work[kernel][unit] / (cpu_ms[kernel] * 1e-3)
+        for kind, (kernel, unit) in KERNELS.items()
+    }
+
 
 def host_speeds(calibration: Any) -> dict[str, float] | None:
     """Conv and GEMM FLOP/s and streaming B/s per CPU-second, from each kernel's fastest run.
@@ -34,14 +50,12 @@ def host_speeds(calibration: Any) -> dict[str, float] | None:
     """
     kernels = {k.name: k for k in getattr(calibration, "kernels", ())}
     try:
-        conv, gemm, stream = kernels["conv3x3"], kernels["gemm"], kernels["stream_add"]
-    except KeyError:
+        speeds = kernel_speeds(
+            {name: k.cpu_timing.min_ms for name, k in kernels.items()},
+            {name: {"flops": k.flops, "bytes": k.bytes_moved} for name, k in kernels.items()},
+        )
+    except (KeyError, ZeroDivisionError):
         return None
-    speeds = {
-        "conv": conv.flops / (conv.cpu_timing.min_ms * 1e-3),
-        "gemm": gemm.flops / (gemm.cpu_timing.min_ms * 1e-3),
-        "stream": stream.bytes_moved / (stream.cpu_timing.min_ms * 1e-3),
-    }
     return speeds if min(speeds.values()) > 0 else None
 
 
@@ -73,17 +87,11 @@ def paired_ratio(analysis: ModelAnalysis, paired: dict[str, Any]) -> float | Non
     cpu = paired.get("cpu_ms", {})
     work_of = paired.get("work", {})
     try:
-        rounds = len(cpu["model"])
-        names = {"conv": "conv3x3", "gemm": "gemm", "stream": "stream_add"}
         work = host_work(analysis)
-        ratios = []
-        for r in range(rounds):
-            speeds = {
-                "conv": work_of["conv3x3"]["flops"] / (cpu[names["conv"]][r] * 1e-3),
-                "gemm": work_of["gemm"]["flops"] / (cpu[names["gemm"]][r] * 1e-3),
-                "stream": work_of["stream_add"]["bytes"] / (cpu[names["stream"]][r] * 1e-3),
-            }
-            ratios.append(cpu["model"][r] / modelled_ms(work, speeds))
+        ratios = [
+            model_ms / modelled_ms(work, kernel_speeds({k: v[r] for k, v in cpu.items()}, work_of))
+            for r, model_ms in enumerate(cpu["model"])
+        ]
     except (KeyError, IndexError, ZeroDivisionError, TypeError):
         return None
     return statistics.median(ratios) if ratios else None

@@ -575,7 +575,8 @@ def calibrate(
 # Output
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """One value as TOML text (shared with bench/fit_profiles.py, which writes the catalogue)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -620,16 +621,16 @@ def profile_text(
     lines = [
         f"# Calibrated by `{command}` on {date}:",
         f"# {base.id} with the [costmodel] constants fitted on {n} models measured on the board.",
-        f"id = {_toml(profile_id)}",
-        f"version = {_toml(date)}",
-        f"name = {_toml(f'{profile_id} ({base.id} calibrated on {csv_label})')}",
-        f"extends = {_toml(base.id)}",
+        f"id = {toml_value(profile_id)}",
+        f"version = {toml_value(date)}",
+        f"name = {toml_value(f'{profile_id} ({base.id} calibrated on {csv_label})')}",
+        f"extends = {toml_value(base.id)}",
         "",
         "[costmodel]",
-        *(f"{k} = {_toml(v)}" for k, v in cal.constants.items()),
+        *(f"{k} = {toml_value(v)}" for k, v in cal.constants.items()),
         "",
         "[sources]",
-        *(f"{_toml('costmodel.' + k)} = {_toml(v)}" for k, v in sources.items()),
+        *(f"{toml_value('costmodel.' + k)} = {toml_value(v)}" for k, v in sources.items()),
         "",
     ]
     return "\n".join(lines)
