@@ -12,7 +12,8 @@ spread ((max - min) / median) and the loaded/idle ratio of the medians:
   the same child right after it (a dimensionless host-speed-normalised figure);
 - ``device``: the emulated ``cortex-a72`` latency the gate reports with
   ``--edge-latency=measured`` (:mod:`pytest_edgegate.translate`: the cost-model estimate
-  scaled by measured over modelled host CPU time), in ms;
+  scaled by measured over modelled host CPU time, from model and kernels interleaved on one
+  thread), in ms; ``device_ci%``: the half-width of its 95 % interval within one run;
 - ``cpu_p50``: the model's process CPU time (all threads) instead of the wall clock;
 - ``ref1_p50``, ``ref1_min``: median and minimum wall time of the same model timed with one
   thread (``reference_threads=1``) in the same child.
@@ -57,7 +58,7 @@ def light_model(name: str) -> str:
     return str(Path(onnx.__file__).parent / "backend/test/data/light" / f"light_{name}.onnx")
 
 
-FIGURES = ("device", "host_p50", "cpu_p50", "p50/calib", "ref1_p50", "ref1_min")
+FIGURES = ("device", "device_ci%", "host_p50", "cpu_p50", "p50/calib", "ref1_p50", "ref1_min")
 
 
 def figures(result: RunResult) -> dict[str, float]:
@@ -65,9 +66,11 @@ def figures(result: RunResult) -> dict[str, float]:
     from pytest_edgegate.translate import translate
 
     analysis, estimate = gate_inputs(result.label)
-    device, _ = translate(analysis, estimate, result)
+    device, how = translate(analysis, estimate, result)
+    lo, hi = how.get("device_ci_ms") or (device, device)
     return {
         "device": device,
+        "device_ci%": 100 * max(device - lo, hi - device) / device,
         "host_p50": result.timing.p50_ms,
         "cpu_p50": result.cpu_timing.p50_ms,
         "p50/calib": result.timing.p50_ms / result.calibration.total_p50_ms,
@@ -94,12 +97,16 @@ def run_phase(
     out: dict[str, list[dict]] = {m: [] for m in MODELS}
     for i in range(repeats):
         for name in MODELS:
+            from pytest_edgegate.translate import host_work
+
             spec = RunSpec(
                 light_model(name),
                 threads=threads,
                 memory_limit_mb=None,
                 target_id=TARGET,
                 time_cap_s=time_cap,
+                paired_time_s=time_cap,
+                work=host_work(gate_inputs(name)[0]),
                 reference_threads=1,
                 calibration_time_s=calibration_s,
                 label=name,
@@ -108,7 +115,8 @@ def run_phase(
             out[name].append(result.to_dict())
             f = figures(result)
             print(
-                f"  {label} run {i + 1} {name:13s} device {f['device']:8.2f} ms  "
+                f"  {label} run {i + 1} {name:13s} device {f['device']:8.2f} ms "
+                f"+-{f['device_ci%']:.1f}% ({result.paired['rounds']} rounds)  "
                 f"p50 {f['host_p50']:8.2f} ms  "
                 f"cpu {f['cpu_p50']:8.2f} ms  1-thread {f['ref1_p50']:8.2f} ms  "
                 f"n={result.timing.n_runs:4d} conv={result.calibration.conv_gflops:6.1f} "

@@ -76,7 +76,7 @@ def measure_model(
 ) -> Measured:
     """Run the model in a capped child; raise ``RunError`` when the run itself fails."""
     from pytest_edgegate.runner import RunSpec, run_model
-    from pytest_edgegate.translate import translate
+    from pytest_edgegate.translate import host_work, translate
 
     analysis = handle.analysis
     static_mb = analysis.static_peak_memory_bytes / 1e6
@@ -90,9 +90,11 @@ def measure_model(
             input_shapes={k: list(v) for k, v in input_shapes.items()} if input_shapes else None,
             timeout_s=settings.timeout_s,
             time_cap_s=settings.time_cap_s,
+            paired_time_s=settings.time_cap_s,
             lock_path=_lock_path(),
             expected_mb=static_mb,
             label=handle.path or handle.name,
+            work=host_work(analysis),
         )
         run = run_model(spec)
     device_ms, how = translate(analysis, estimate, run)
@@ -112,6 +114,7 @@ def measure_model(
         "session_create_ms": run.session_create_ms,
         "first_run_ms": run.first_run_ms,
         "device_ms": device_ms,
+        "device_ci_ms": how.get("device_ci_ms"),
         "translation": how,
         "peak_rss_mb": run.memory.model_peak_mb,
         "static_peak_mb": static_mb,

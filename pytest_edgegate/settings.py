@@ -123,7 +123,8 @@ OPTIONS: tuple[Option, ...] = (
         "edge_time_cap",
         "--edge-time-cap",
         "edge_time_cap",
-        "seconds of repeated timed runs per model at most (default 3)",
+        "seconds of repeated timed runs per model at most, for the host timing and again for "
+        "the host-to-device calibration rounds (default 3)",
         kind="float",
         default=3.0,
     ),

@@ -7,6 +7,7 @@ which number moved.  ``-q`` keeps only the verdicts; ``-v`` adds each test's top
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -73,6 +74,64 @@ def _top_ops(result: EdgeResult, n: int = 3) -> str:
     return ", ".join(f"{op} {100 * m / total:.0f}% MACs" for op, m in top if m)
 
 
+def _number(value: Any) -> float | None:
+    """A finite float, or ``None`` (results read back from a file may hold anything)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _ms(value: Any) -> str:
+    """A duration with about four significant figures and fixed decimals per magnitude, so
+    an interval's two ends line up (``150.1, 153.0`` rather than ``150.1, 153``)."""
+    v = _number(value)
+    if v is None:
+        return "n/a"
+    if abs(v) >= 100:
+        return f"{v:.1f}"
+    if abs(v) >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def _measured_row(result: EdgeResult, target: str) -> list[str] | None:
+    """Host p50 with its IQR and run count, the emulated device figure with its ~95 %
+    interval, the measured peak next to the static estimate; ``None`` without a run."""
+    m = result.details.get("measured")
+    if not isinstance(m, dict) or _number(m.get("p50_ms")) is None:
+        return None
+    runs = m.get("n_runs") if isinstance(m.get("n_runs"), int) else "?"
+    host = f"{_ms(m['p50_ms'])} ms (IQR {_ms(m.get('iqr_ms'))}, {runs} runs)"
+    device = "n/a"
+    if _number(m.get("device_ms")) is not None:
+        device = f"{_ms(m['device_ms'])} ms"
+        ci = m.get("device_ci_ms")
+        if isinstance(ci, list) and len(ci) == 2:
+            device += f" [{_ms(ci[0])}, {_ms(ci[1])}]"
+        if result.sources.get("latency_ms") == "measured":
+            device += " (gated)"
+    threads = m.get("threads_used")
+    return [
+        _test_name(result.nodeid, target),
+        str(threads) if isinstance(threads, int) else "?",
+        host,
+        device,
+        f"{_ms(m.get('peak_rss_mb'))} MB",
+        f"{_ms(m.get('static_peak_mb'))} MB",
+    ]
+
+
+def measured_table(rows: Iterable[EdgeResult], target: str) -> list[str]:
+    """The runs behind a target's figures: what the host measured and what it implies."""
+    table = [r for r in (_measured_row(res, target) for res in rows) if r is not None]
+    if not table:
+        return []
+    headers = [
+        "measured", "threads", "host p50", "device (95% interval)", "peak RSS", "static est.",
+    ]  # fmt: skip
+    return [tabulate(table, headers=headers, disable_numparse=True)]
+
+
 def summary_tables(
     results: Iterable[EdgeResult],
     quiet: bool = False,
@@ -130,6 +189,7 @@ def summary_tables(
                 row.append(_top_ops(r))
             table.append(row)
         lines.append(tabulate(table, headers=headers, disable_numparse=True))
+        lines.extend(measured_table(rows, target))
         notes = sorted({r.notes[0] for r in rows if r.notes})
         lines.extend(f"  note: {n}" for n in notes)
         lines.append("")

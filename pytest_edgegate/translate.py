@@ -7,9 +7,11 @@ edgegate uses the cost model as the bridge, calibrated against the host in the s
 
 ``modelled_host`` prices the same nodes with the host's own speeds, measured by the runner's
 calibration kernels (conv and GEMM GFLOP/s, streaming GB/s) in the child that timed the model.
-The runner interleaves the model and the kernels run by run (``runner/paired.py``); the ratio is
-the median over those rounds, so a drift of the host's speed between two measurement windows
-cannot bias it.  Without paired rounds, the fastest (least disturbed) runs are used.
+The runner interleaves the model and the kernels run by run, all on one thread, and the ratio
+is that of the series' lower deciles (``runner/paired.py`` says why, with the measurements);
+the deciles' order-statistic intervals give the device figure's ~95 % interval
+(``device_ci_ms``).  Without paired rounds, the fastest
+(least disturbed) runs of the model and of the kernels at the run's thread count are used.
 The ratio ``measured_host / modelled_host`` is what the runtime really does beyond the
 roofline (fusions, cache behaviour, scheduling); applying it to the device's estimate carries
 that effect to the device while keeping the device's own speeds.  CPU time (all threads) is
@@ -19,27 +21,12 @@ figures move far less when another process competes for the cores (bench/stabili
 
 from __future__ import annotations
 
-import statistics
+import math
 from typing import Any
 
 from pytest_edgegate.analysis import ModelAnalysis
 from pytest_edgegate.costmodel.terms import cpu_class, executed, node_bytes
-
-#: The calibration kernel that measures the host's speed at each kind of work, and what of
-#: that kernel's work counts (FLOPs for the compute kernels, bytes for the streaming one).
-KERNELS = {
-    "conv": ("conv3x3", "flops"),
-    "gemm": ("gemm", "flops"),
-    "stream": ("stream_add", "bytes"),
-}
-
-
-def kernel_speeds(cpu_ms: dict[str, float], work: dict[str, dict[str, int]]) -> dict[str, float]:
-    """Speeds per CPU-second from each kernel's CPU time and work (raises on a missing one)."""
-    return {
-        kind: work[kernel][unit] / (cpu_ms[kernel] * 1e-3)
-        for kind, (kernel, unit) in KERNELS.items()
-    }
+from pytest_edgegate.runner.paired import kernel_speeds, modelled_ms, ratio_estimate
 
 
 def host_speeds(calibration: Any) -> dict[str, float] | None:
@@ -72,29 +59,22 @@ def host_work(analysis: ModelAnalysis) -> dict[str, float]:
     return work
 
 
-def modelled_ms(work: dict[str, float], speeds: dict[str, float]) -> float:
-    return sum(work[k] / speeds[k] for k in work) * 1e3
-
-
 def modelled_host_ms(analysis: ModelAnalysis, calibration: Any) -> float | None:
     """CPU-milliseconds the host needs for the model by its measured kernel speeds."""
     speeds = host_speeds(calibration)
     return None if speeds is None else modelled_ms(host_work(analysis), speeds)
 
 
-def paired_ratio(analysis: ModelAnalysis, paired: dict[str, Any]) -> float | None:
-    """Median over interleaved rounds of model CPU time over the time its kernels imply."""
-    cpu = paired.get("cpu_ms", {})
-    work_of = paired.get("work", {})
+def paired_ratio(analysis: ModelAnalysis, paired: dict[str, Any]) -> dict[str, float] | None:
+    """The model's time over the time its kernels imply, from the interleaved rounds, with
+    its ~95 % interval (:func:`runner.paired.ratio_estimate`); ``None`` if unusable."""
     try:
-        work = host_work(analysis)
-        ratios = [
-            model_ms / modelled_ms(work, kernel_speeds({k: v[r] for k, v in cpu.items()}, work_of))
-            for r, model_ms in enumerate(cpu["model"])
-        ]
-    except (KeyError, IndexError, ZeroDivisionError, TypeError):
+        estimate = ratio_estimate(paired, host_work(analysis))
+    except (KeyError, IndexError, ZeroDivisionError, TypeError, ValueError):
         return None
-    return statistics.median(ratios) if ratios else None
+    if not all(math.isfinite(v) and v > 0 for v in estimate.values()):
+        return None
+    return estimate
 
 
 def translate(
@@ -105,10 +85,18 @@ def translate(
     if estimate is None:
         info["unavailable"] = "the target has no cost-model constants to translate with"
         return None, info
-    ratio = paired_ratio(analysis, run.paired) if getattr(run, "paired", None) else None
-    if ratio is not None:
-        info["method"] += ", median over interleaved model/kernel rounds"
-        info["rounds"] = run.paired["rounds"]
+    npu_ms = sum(n.time_ms for n in estimate.nodes if n.device == "npu")
+    cpu_ms = estimate.latency_ms - npu_ms
+    paired = paired_ratio(analysis, run.paired) if getattr(run, "paired", None) else None
+    if paired is not None:
+        ratio = paired["ratio"]
+        info["method"] += ", lower deciles of interleaved model/kernel rounds at one thread"
+        info.update(
+            rounds=run.paired["rounds"],
+            converged=bool(run.paired.get("converged", False)),
+            ratio_ci=[paired["ci_low"], paired["ci_high"]],
+            device_ci_ms=[npu_ms + cpu_ms * paired["ci_low"], npu_ms + cpu_ms * paired["ci_high"]],
+        )
     else:
         if run.calibration is None:
             info["unavailable"] = "the run has no host calibration"
@@ -119,7 +107,5 @@ def translate(
             return None, info
         ratio = run.cpu_timing.min_ms / modelled
         info["modelled_host_ms"] = modelled
-    npu_ms = sum(n.time_ms for n in estimate.nodes if n.device == "npu")
-    cpu_ms = estimate.latency_ms - npu_ms
     info.update(ratio=ratio, device_estimate_ms=estimate.latency_ms, npu_part_ms=npu_ms)
     return npu_ms + cpu_ms * ratio, info

@@ -102,6 +102,11 @@ def test_measured_latency_is_translated_to_the_device(pytester: pytest.Pytester)
             assert how["ratio"] > 0 and how["device_estimate_ms"] > 0
             expected = how["device_estimate_ms"] * how["ratio"]
             assert r.metrics["latency_ms"] == pytest.approx(expected)
+            # the ratio comes from one-thread paired rounds, with the device figure's interval
+            assert "one thread" in how["method"] and how["rounds"] >= 10
+            lo, hi = r.details["measured"]["device_ci_ms"]
+            assert lo <= r.metrics["latency_ms"] <= hi
+            assert r.details["measured"]["run"]["paired"]["threads"] == 1
         """
     )
     result = pytester.runpytest(
@@ -109,6 +114,13 @@ def test_measured_latency_is_translated_to_the_device(pytester: pytest.Pytester)
         "--edge-time-cap=0.2",
     )  # fmt: skip
     result.assert_outcomes(passed=1)
+    # the terminal shows the run behind the gated figure: host p50, device with its interval
+    result.stdout.fnmatch_lines(
+        [
+            "measured*threads*host p50*device (95% interval)*peak RSS*static est.*",
+            "test_latency*ms (IQR *, * runs)*ms [[]*, *[]] (gated)*MB*MB",
+        ]
+    )
 
 
 def test_wrong_inputs_fail_with_a_clear_message(pytester: pytest.Pytester) -> None:

@@ -985,6 +985,11 @@ def _latency(details: dict[str, Any]) -> dict[str, Any] | None:
     ):
         if _num(measured.get(key)) is not None:
             facts.append((label, _fmt(measured[key]) + unit))
+        if key == "device_ms":
+            ci = measured.get("device_ci_ms")
+            ends = [_num(v) for v in ci] if isinstance(ci, list) and len(ci) == 2 else []
+            if ends and None not in ends:
+                facts.append(("device 95 % interval", f"{_fmt(ends[0])} to {_fmt(ends[1])} ms"))
     raw = measured.get("samples_ms")
     values = [_num(v) for v in raw] if isinstance(raw, list) else []
     # A latency is a duration under a day or so: anything else is corrupt data, not a sample.

@@ -102,6 +102,8 @@ def run_model(spec: RunSpec) -> RunResult:
                 else min(spec.reference_threads, host_cores())
             ),
             "calibration_time_s": spec.calibration_time_s,
+            "paired_time_s": spec.paired_time_s,
+            "work": spec.work,
             "lock_path": None if spec.lock_path is None else os.path.abspath(spec.lock_path),
         }
         (workdir / "spec.json").write_text(json.dumps(child_spec), encoding="utf-8")

@@ -8,9 +8,11 @@ Order of work, and why:
    every allocation is the model's;
 3. load or generate the inputs; create the session (timed);
 4. under the timing lock: first run (timed), warm-up, timed runs, peak RSS read, session
-   freed, limit lifted, calibration kernels;
-5. profiling session created outside the lock, its two runs under the lock again;
-6. if asked, a reference session with fewer threads, timed under the lock again.
+   freed, limit lifted, calibration kernels at the run's threads;
+5. a one-thread session of the model created outside the lock, then the paired rounds of the
+   model and the kernels under the lock again (:mod:`.paired`: the basis of the device figure);
+6. profiling session created outside the lock, its two runs under the lock again;
+7. if asked, a reference session with fewer threads, timed under the lock again.
 
 Failures the child can name are raised as :class:`ChildFailure` with the kind of
 :data:`errors.KINDS` they map to; optional extras (calibration, profile, reference) that fail
@@ -253,16 +255,31 @@ class Measurement:
             self.warnings.append(f"reference timing failed: {type(exc).__name__}: {exc}")
             return None
 
-    def paired(self, run_once):
-        """Phase 4a (inside the lock): model and kernels interleaved, or ``None``."""
-        self.progress("paired")
-        try:
-            from pytest_edgegate.runner.paired import paired_rounds
+    def paired(self, feeds: dict):
+        """Phase 4b: model and kernels interleaved on one thread, or ``None``.
 
-            return paired_rounds(run_once, self.threads, float(self.spec["calibration_time_s"]))
+        The model gets a one-thread session of its own, created outside the lock (creation
+        is static work); only the rounds hold it.
+        """
+        from pytest_edgegate.runner.paired import PAIRED_THREADS, paired_rounds
+        from pytest_edgegate.runner.session import create_session
+
+        self.progress("paired-session")
+        try:
+            session = create_session(self.spec["model_path"], PAIRED_THREADS)
+            run_once = functools.partial(session.run, None, feeds)
+            run_once()
+            with self.locked():
+                self.progress("paired")
+                run_once()
+                return paired_rounds(
+                    run_once, float(self.spec["paired_time_s"]), self.spec.get("work")
+                )
         except Exception as exc:  # noqa: BLE001 - the model's result stands without it
             self.warnings.append(f"paired calibration failed: {type(exc).__name__}: {exc}")
             return None
+        finally:
+            self.progress("unlocked")
 
     def calibration(self):
         """Phase 4b (inside the lock): the host calibration kernels, or ``None``."""
@@ -320,13 +337,13 @@ class Measurement:
             except Exception as exc:  # noqa: BLE001 - classified by failure()
                 raise self.failure("input" if is_input_error(exc) else "run", exc) from exc
             peak_rss = memory.peak_rss_bytes()
-            if enforced:
-                memory.lift_data_limit()
-            paired = self.paired(run_once) if spec["calibrate"] else None
             del run_once, session
             gc.collect()
+            if enforced:
+                memory.lift_data_limit()
             calibration = self.calibration() if spec["calibrate"] else None
             self.progress("unlocked")
+        paired = self.paired(feeds) if spec["calibrate"] else None
 
         limit_mb = spec["memory_limit_mb"]
         model_peak_mb = (peak_rss - self.baseline_rss) / MB

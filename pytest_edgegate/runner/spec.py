@@ -29,7 +29,11 @@ class RunSpec:
     ``timeout_s`` bounds the whole child (time spent waiting for ``lock_path`` excluded);
     ``time_cap_s``, ``warmup`` and ``rel_ci`` drive the timing loop.  ``calibrate`` runs the
     host calibration kernels (``calibration_time_s`` in total) and ``profile_nodes`` the
-    onnxruntime per-node profile; tests switch them off to stay fast.  ``reference_threads``
+    onnxruntime per-node profile; tests switch them off to stay fast.  With ``calibrate``, the
+    model and the kernels also run interleaved on one thread (:mod:`.paired`, the basis of the
+    device figure) until the median ratio is known to 1 % or ``paired_time_s`` passes; the
+    stopping rule needs ``work``, the model's conv/GEMM FLOPs and streamed bytes
+    (``translate.host_work``); without it the rounds run to the cap.  ``reference_threads``
     (e.g. 1) also times the model with that many threads, in a session of its own: on a
     shared host a single-threaded time is far less disturbed by load than a time that needs
     every core (see bench/stability.py), so it is the candidate basis for the device figure.
@@ -53,6 +57,8 @@ class RunSpec:
     expected_mb: float | None = None
     calibrate: bool = True
     calibration_time_s: float = 1.0
+    paired_time_s: float = 3.0
+    work: dict[str, float] | None = None
     reference_threads: int | None = None
     label: str | None = None
 
@@ -82,6 +88,16 @@ class RunSpec:
             problems.append(f"time_cap_s must be >= 0, got {self.time_cap_s!r}")
         if not _non_negative(self.calibration_time_s):
             problems.append(f"calibration_time_s must be >= 0, got {self.calibration_time_s!r}")
+        if not _non_negative(self.paired_time_s):
+            problems.append(f"paired_time_s must be >= 0, got {self.paired_time_s!r}")
+        if self.work is not None and not (
+            isinstance(self.work, dict)
+            and set(self.work) == {"conv", "gemm", "stream"}
+            and all(_non_negative(v) for v in self.work.values())
+        ):
+            problems.append(
+                f"work must map conv, gemm and stream to amounts >= 0, got {self.work!r}"
+            )
         if self.reference_threads is not None and (
             not isinstance(self.reference_threads, int) or self.reference_threads < 1
         ):

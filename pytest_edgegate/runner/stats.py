@@ -34,6 +34,34 @@ MIN_RUNS = 10
 MAX_RUNS = 100_000
 
 
+def quantile_ci(sorted_values: Sequence[float] | np.ndarray, q: float) -> tuple[float, float]:
+    """The ~95 % order-statistic confidence interval of the ``q`` quantile of sorted samples.
+
+    Ranks ``floor(nq - z*sqrt(nq(1-q)))`` and ``ceil(1 + nq + z*sqrt(nq(1-q)))`` (1-based,
+    normal approximation of Binomial(n, q)); where a rank falls outside the samples, the
+    interval extends to that end of the range.
+    """
+    n = len(sorted_values)
+    if n == 0:
+        return (math.nan, math.nan)
+    half_width = Z_95 * math.sqrt(n * q * (1 - q))
+    lo_rank = math.floor(n * q - half_width)  # 1-based
+    hi_rank = math.ceil(1 + n * q + half_width)
+    lo = sorted_values[lo_rank - 1] if lo_rank >= 1 else sorted_values[0]
+    hi = sorted_values[hi_rank - 1] if hi_rank <= n else sorted_values[-1]
+    return (float(lo), float(hi))
+
+
+def proper_interval_size(q: float) -> int:
+    """The fewest samples whose ``q`` quantile has a proper order-statistic interval (its low
+    rank inside the samples): 53 for the lower decile, 8 for the median.  Fewer samples can
+    look tight by luck, their interval reaching down to the minimum."""
+    n = 1
+    while math.floor(n * q - Z_95 * math.sqrt(n * q * (1 - q))) < 1:
+        n += 1
+    return n
+
+
 def median_ci(sorted_ns: Sequence[int] | np.ndarray) -> tuple[float, float]:
     """The ~95 % order-statistic confidence interval of the median of sorted samples.
 
@@ -42,12 +70,10 @@ def median_ci(sorted_ns: Sequence[int] | np.ndarray) -> tuple[float, float]:
     n = len(sorted_ns)
     if n == 0:
         return (math.nan, math.nan)
-    half_width = Z_95 * math.sqrt(n) / 2
-    lo_rank = math.floor(n / 2 - half_width)  # 1-based
-    hi_rank = math.ceil(1 + n / 2 + half_width)
-    if lo_rank < 1 or hi_rank > n:
+    lo, hi = quantile_ci(sorted_ns, 0.5)
+    if math.floor(n / 2 - Z_95 * math.sqrt(n) / 2) < 1:
         return (float(sorted_ns[0]), float(sorted_ns[-1]))
-    return (float(sorted_ns[lo_rank - 1]), float(sorted_ns[hi_rank - 1]))
+    return (lo, hi)
 
 
 def is_converged(sorted_ns: Sequence[int] | np.ndarray, rel_ci: float) -> bool:

@@ -183,6 +183,9 @@ def test_parse_profile_keeps_the_last_run_and_aggregates():
         dict(timeout_s=0),
         dict(rel_ci=1.5),
         dict(warmup=-1),
+        dict(paired_time_s=-1.0),
+        dict(work={"conv": 1.0}),
+        dict(work={"conv": 1.0, "gemm": -1.0, "stream": 0.0}),
     ],
 )
 def test_invalid_spec_is_a_run_error(bad):
@@ -198,3 +201,98 @@ def test_models_build():
 
     for model in (add_model(), two_input_model()):
         onnx.checker.check_model(model)
+
+
+class TestPairedArithmetic:
+    """The ratio: the model's lower-decile CPU time over what the kernels' deciles imply."""
+
+    WORK = {"conv3x3": {"flops": 2_000, "bytes": 0}, "gemm": {"flops": 1_000, "bytes": 0},
+            "stream_add": {"flops": 0, "bytes": 3_000}}  # fmt: skip
+    #: 5000 FLOP conv + 5000 FLOP gemm + 10000 bytes, each at 1e6/s: 20 ms modelled
+    MODEL_WORK = {"conv": 5e3, "gemm": 5e3, "stream": 1e4}
+
+    def record(self, model_ms, slow=1.0):
+        rounds = len(model_ms)
+        return {
+            "cpu_ms": {
+                "model": model_ms,
+                "conv3x3": [2.0 * slow] * rounds,  # 2000 FLOP in 2 ms: 1e6 FLOP/s
+                "gemm": [1.0 * slow] * rounds,
+                "stream_add": [3.0 * slow] * rounds,
+            },
+            "work": self.WORK,
+        }
+
+    def test_ratio_is_model_time_over_modelled_time(self):
+        from pytest_edgegate.runner.paired import ratio_estimate
+
+        est = ratio_estimate(self.record([40.0] * 20), self.MODEL_WORK)
+        assert est["ratio"] == pytest.approx(2.0)
+        assert est["ci_low"] == est["ci_high"] == pytest.approx(2.0)
+        assert est["rounds"] == 20
+
+    def test_a_slowdown_shared_by_model_and_kernels_cancels(self):
+        from pytest_edgegate.runner.paired import ratio_estimate
+
+        idle = ratio_estimate(self.record([20.0] * 12), self.MODEL_WORK)
+        loaded = ratio_estimate(self.record([30.0] * 12, slow=1.5), self.MODEL_WORK)
+        assert loaded["ratio"] == pytest.approx(idle["ratio"]) == pytest.approx(1.0)
+
+    def test_the_right_tail_of_disturbed_runs_does_not_move_the_ratio(self):
+        """A third of the model's runs disturbed (2x slower): the lower decile ignores them."""
+        from pytest_edgegate.runner.paired import is_precise, ratio_estimate
+
+        steady = [20.0 + 0.01 * i for i in range(60)]
+        disturbed = [v * (2.0 if i % 3 == 0 else 1.0) for i, v in enumerate(steady)]
+        a = ratio_estimate(self.record(steady), self.MODEL_WORK)
+        b = ratio_estimate(self.record(disturbed), self.MODEL_WORK)
+        assert b["ratio"] == pytest.approx(a["ratio"], rel=0.01)
+        assert b["ci_low"] <= b["ratio"] <= b["ci_high"]
+        assert is_precise(b, 0.01)
+        # ten runs spread over 20-29 ms: the decile's interval reaches the minimum and beyond 1 %
+        few = ratio_estimate(self.record([20.0 + i for i in range(10)]), self.MODEL_WORK)
+        assert few["ci_low"] == pytest.approx(1.0) and not is_precise(few, 0.01)
+
+
+class TestQuantileInterval:
+    def test_decile_interval_by_order_statistics(self):
+        from pytest_edgegate.runner.stats import quantile_ci
+
+        values = np.arange(1, 401)  # n=400, q=0.1: ranks floor(40 - 11.76) and ceil(52.76)
+        assert quantile_ci(values, 0.1) == (28.0, 53.0)
+
+    def test_proper_interval_sizes(self):
+        from pytest_edgegate.runner.stats import proper_interval_size, quantile_ci
+
+        assert proper_interval_size(0.1) == 53 and proper_interval_size(0.5) == 8
+        assert quantile_ci(np.arange(1, 53), 0.1)[0] == 1.0  # reaches the minimum
+        assert quantile_ci(np.arange(1, 54), 0.1)[0] == 1.0  # rank 1 itself, now proper
+
+    def test_ten_tight_rounds_are_not_precise_yet(self):
+        from pytest_edgegate.runner.paired import is_precise
+
+        assert not is_precise({"ratio": 1.0, "ci_low": 1.0, "ci_high": 1.0, "quantile": 0.1,
+                               "rounds": 10}, 0.01)  # fmt: skip
+        assert is_precise({"ratio": 1.0, "ci_low": 1.0, "ci_high": 1.0, "quantile": 0.1,
+                           "rounds": 53}, 0.01)  # fmt: skip
+
+    def test_too_few_samples_extend_to_the_range(self):
+        from pytest_edgegate.runner.stats import quantile_ci
+
+        assert quantile_ci([3.0, 4.0, 5.0], 0.1) == (3.0, 5.0)
+
+
+class TestPairedLoop:
+    """The loop's stopping rule, with the clock of each run replaced by a fixed figure."""
+
+    def test_stops_once_precise_and_runs_to_the_cap_without_work(self, monkeypatch):
+        from pytest_edgegate.runner import paired
+
+        monkeypatch.setattr(paired, "_cpu_ms", lambda run: 1.0)
+        work = {"conv": 1e6, "gemm": 1e6, "stream": 1e6}
+        precise = paired.paired_rounds(lambda: None, time_cap_s=60.0, work=work)
+        assert precise["converged"] and precise["threads"] == 1
+        # never before a proper interval of the decile (53 rounds), checked every ~10 %
+        assert 53 <= precise["rounds"] <= 60 and precise["elapsed_s"] < 60
+        capped = paired.paired_rounds(lambda: None, time_cap_s=0.0)
+        assert not capped["converged"] and capped["rounds"] == paired.MIN_ROUNDS
