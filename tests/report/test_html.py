@@ -155,6 +155,8 @@ def sample() -> dict[str, Any]:
                 "min_ms": 2.5,
                 "n_runs": 50,
                 "samples_ms": [2.5 + i / 25 for i in range(50)],
+                "device_ms": 76.5,
+                "device_ci_ms": [75.8, 77.1],
             },
             "accuracy": {"layers": [{"name": f"layer{i}", "sqnr_db": 10.0 + i} for i in range(12)]},
         },
@@ -329,6 +331,15 @@ def test_accuracy_and_latency_chart_when_present(sample: dict[str, Any]) -> None
     for label in ("p50 3 ms", "p90 3.5 ms", "p99 4 ms"):
         assert label in svg
     assert "<path class=bars" in svg
+    assert "translated to the device" in html and "75.8 to 77.1 ms" in html
+
+
+def test_a_malformed_device_interval_is_left_out(sample: dict[str, Any]) -> None:
+    slow = next(r for r in sample["results"] if "measured" in r["details"])
+    slow["details"]["measured"]["device_ci_ms"] = ["<i>x</i>", 1]
+    html = render_html(sample)
+    assert "device 95 % interval" not in html
+    assert "<i>x</i>" not in html
 
 
 def test_latency_outlier_gets_its_own_bar() -> None:
