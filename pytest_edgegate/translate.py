@@ -25,12 +25,12 @@ import math
 from typing import Any
 
 from pytest_edgegate.analysis import ModelAnalysis
-from pytest_edgegate.costmodel.terms import cpu_class, executed, node_bytes
-from pytest_edgegate.runner.paired import kernel_speeds, modelled_ms, ratio_estimate
+from pytest_edgegate.costmodel.terms import INT_TYPES, cpu_class, executed, node_bytes
+from pytest_edgegate.runner.paired import KERNELS, kernel_speeds, modelled_ms, ratio_estimate
 
 
 def host_speeds(calibration: Any) -> dict[str, float] | None:
-    """Conv and GEMM FLOP/s and streaming B/s per CPU-second, from each kernel's fastest run.
+    """Each kernel's speed per CPU-second (FLOP/s, or B/s for streaming), from its fastest run.
 
     The minimum of the CPU time is the least disturbed run: on a shared machine the median of
     a kernel moves with the neighbours' cache and memory traffic, its minimum hardly at all.
@@ -39,22 +39,25 @@ def host_speeds(calibration: Any) -> dict[str, float] | None:
     try:
         speeds = kernel_speeds(
             {name: k.cpu_timing.min_ms for name, k in kernels.items()},
-            {name: {"flops": k.flops, "bytes": k.bytes_moved} for name, k in kernels.items()},
+            {name: k.units() for name, k in kernels.items()},
         )
     except (KeyError, ZeroDivisionError):
         return None
-    return speeds if min(speeds.values()) > 0 else None
+    return speeds if speeds and min(speeds.values()) > 0 else None
 
 
 def host_work(analysis: ModelAnalysis) -> dict[str, float]:
-    """The model's work by the kind of kernel that measures the host's speed at it."""
-    work = {"conv": 0.0, "gemm": 0.0, "stream": 0.0}
+    """The model's work by the kind of kernel that measures the host's speed at it: MACs (as
+    FLOPs) of float and of quantized products apart, every node's bytes as streaming, one
+    ``run`` call, and the node executions the runtime dispatches."""
+    work = dict.fromkeys(KERNELS, 0.0)
+    work["call"] = 1.0
     for node in executed(analysis.nodes):
+        work["dispatch"] += node.executions
         cls = cpu_class(node)
-        if cls == "gemm":
-            work["gemm"] += node.flops
-        elif cls != "vector":
-            work["conv"] += node.flops
+        if cls != "vector":
+            kind = "gemm" if cls == "gemm" else "conv"
+            work[kind + ("_int8" if node.compute_dtype in INT_TYPES else "")] += node.flops
         work["stream"] += node_bytes(node)
     return work
 
@@ -62,7 +65,10 @@ def host_work(analysis: ModelAnalysis) -> dict[str, float]:
 def modelled_host_ms(analysis: ModelAnalysis, calibration: Any) -> float | None:
     """CPU-milliseconds the host needs for the model by its measured kernel speeds."""
     speeds = host_speeds(calibration)
-    return None if speeds is None else modelled_ms(host_work(analysis), speeds)
+    try:
+        return None if speeds is None else modelled_ms(host_work(analysis), speeds)
+    except KeyError:  # a kind of work this calibration has no kernel for
+        return None
 
 
 def paired_ratio(analysis: ModelAnalysis, paired: dict[str, Any]) -> dict[str, float] | None:

@@ -62,24 +62,40 @@ QUANTILE = 0.1
 
 #: The calibration kernel that measures the host's speed at each kind of work, and what of
 #: that kernel's work counts (FLOPs for the compute kernels, bytes for the streaming one).
+#: Quantized MACs have kernels of their own, and so has the runtime's fixed cost of a ``run``
+#: call and of each node (see :mod:`.calibration`): without them a small model, whose time
+#: is mostly that overhead, would get a ratio of 5 and more, which the device's estimate
+#: (with its own dispatch term) would then multiply.
 KERNELS = {
     "conv": ("conv3x3", "flops"),
     "gemm": ("gemm", "flops"),
+    "conv_int8": ("conv3x3_int8", "flops"),
+    "gemm_int8": ("gemm_int8", "flops"),
     "stream": ("stream_add", "bytes"),
+    "call": ("call", "calls"),
+    "dispatch": ("dispatch", "nodes"),
 }
 
 
+def needed(work: Mapping[str, float] | None) -> set[str]:
+    """The kernels a model's work needs (all of them when the work is unknown)."""
+    kinds = KERNELS if work is None else [k for k in KERNELS if work.get(k, 0) > 0]
+    return {KERNELS[k][0] for k in kinds}
+
+
 def kernel_speeds(cpu_ms: Mapping[str, float], work: Mapping[str, Mapping[str, int]]) -> dict:
-    """Speeds per CPU-second from each kernel's CPU time and work (raises on a missing one)."""
+    """Speeds per CPU-second of the kernels that ran (from their CPU time and work)."""
     return {
         kind: work[kernel][unit] / (cpu_ms[kernel] * 1e-3)
         for kind, (kernel, unit) in KERNELS.items()
+        if kernel in cpu_ms
     }
 
 
 def modelled_ms(work: Mapping[str, float], speeds: Mapping[str, float]) -> float:
-    """Milliseconds the model's ``work`` takes at ``speeds`` (the host's roofline)."""
-    return sum(work[k] / speeds[k] for k in work) * 1e3
+    """Milliseconds the model's ``work`` takes at ``speeds`` (the host's roofline); raises
+    ``KeyError`` when a kind of work has no measured speed."""
+    return sum(amount / speeds[kind] for kind, amount in work.items() if amount > 0) * 1e3
 
 
 def ratio_estimate(
@@ -108,7 +124,7 @@ def ratio_estimate(
             (hi - point[name]) / point[name],
         )
     speeds = kernel_speeds(point, paired["work"])
-    parts = {kind: work[kind] / speeds[kind] for kind in work}
+    parts = {kind: amount / speeds[kind] for kind, amount in work.items() if amount > 0}
     total = sum(parts.values())
     shares = {KERNELS[kind][0]: part / total for kind, part in parts.items()}
     ratio = point["model"] / (total * 1e3)
@@ -153,12 +169,16 @@ def paired_rounds(
     from pytest_edgegate.runner.calibration import kernel_models
     from pytest_edgegate.runner.session import create_session
 
-    kernels: list[tuple[str, int, int, Any, dict]] = []
-    for name, _description, flops, nbytes, model, feeds in kernel_models():
+    kernels: list[tuple[str, Any, dict]] = []
+    kernel_work: dict[str, dict[str, int]] = {}
+    wanted = needed(work)
+    for name, _description, flops, nbytes, nodes, model, feeds in kernel_models():
+        if name not in wanted:
+            continue
         session = create_session(model, PAIRED_THREADS)
         session.run(None, feeds)  # warm-up
-        kernels.append((name, flops, nbytes, session, feeds))
-    kernel_work = {name: {"flops": flops, "bytes": nbytes} for name, flops, nbytes, _, _ in kernels}
+        kernels.append((name, session, feeds))
+        kernel_work[name] = {"flops": flops, "bytes": nbytes, "nodes": nodes, "calls": 1}
     rounds: dict[str, list[float]] = {"model": [], **{k[0]: [] for k in kernels}}
     record = {"cpu_ms": rounds, "work": kernel_work}
     converged = False
@@ -167,7 +187,7 @@ def paired_rounds(
     next_check = MIN_ROUNDS
     while len(rounds["model"]) < MAX_ROUNDS:
         rounds["model"].append(_cpu_ms(run_model))
-        for name, _flops, _nbytes, session, feeds in kernels:
+        for name, session, feeds in kernels:
             rounds[name].append(_cpu_ms(lambda s=session, f=feeds: s.run(None, f)))
         n = len(rounds["model"])
         if n < MIN_ROUNDS:

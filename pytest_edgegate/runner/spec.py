@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_edgegate.runner.errors import RunError
+from pytest_edgegate.runner.paired import KERNELS
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,8 +33,9 @@ class RunSpec:
     onnxruntime per-node profile; tests switch them off to stay fast.  With ``calibrate``, the
     model and the kernels also run interleaved on one thread (:mod:`.paired`, the basis of the
     device figure) until the median ratio is known to 1 % or ``paired_time_s`` passes; the
-    stopping rule needs ``work``, the model's conv/GEMM FLOPs and streamed bytes
-    (``translate.host_work``); without it the rounds run to the cap.  ``reference_threads``
+    stopping rule needs ``work``, the model's float and int8 conv/GEMM FLOPs and streamed
+    bytes (``translate.host_work``); without it the rounds run to the cap (and every kernel
+    runs).  ``reference_threads``
     (e.g. 1) also times the model with that many threads, in a session of its own: on a
     shared host a single-threaded time is far less disturbed by load than a time that needs
     every core (see bench/stability.py), so it is the candidate basis for the device figure.
@@ -92,11 +94,11 @@ class RunSpec:
             problems.append(f"paired_time_s must be >= 0, got {self.paired_time_s!r}")
         if self.work is not None and not (
             isinstance(self.work, dict)
-            and set(self.work) == {"conv", "gemm", "stream"}
+            and set(self.work) == set(KERNELS)
             and all(_non_negative(v) for v in self.work.values())
         ):
             problems.append(
-                f"work must map conv, gemm and stream to amounts >= 0, got {self.work!r}"
+                f"work must map {', '.join(KERNELS)} to amounts >= 0, got {self.work!r}"
             )
         if self.reference_threads is not None and (
             not isinstance(self.reference_threads, int) or self.reference_threads < 1

@@ -25,6 +25,7 @@ from runner_models import (
 from pytest_edgegate.runner import RunError, RunResult, RunSpec, run_model
 from pytest_edgegate.runner.child import FAULT_ENV
 from pytest_edgegate.runner.launch import host_cores
+from pytest_edgegate.runner.paired import KERNELS
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the runner needs POSIX")
 
@@ -195,7 +196,9 @@ def test_profile_calibration_and_reference(model_file):
     assert sum(result.profile.class_share.values()) == pytest.approx(1.0)
     assert result.profile.class_share["other"] == pytest.approx(1.0)
     cal = result.calibration
-    assert [k.name for k in cal.kernels] == ["conv3x3", "gemm", "stream_add"]
+    assert [k.name for k in cal.kernels] == [
+        "conv3x3", "gemm", "conv3x3_int8", "gemm_int8", "stream_add", "call", "dispatch",
+    ]  # fmt: skip
     assert cal.conv_gflops > 0 and cal.gemm_gflops > 0 and cal.stream_gbps > 0
     assert cal.conv_cpu_gflops > 0 and cal.total_cpu_p50_ms > 0
     assert result.reference.threads == 1
@@ -205,7 +208,7 @@ def test_profile_calibration_and_reference(model_file):
 def test_paired_rounds_run_on_one_thread_and_stop_when_the_ratio_is_known(model_file):
     """The basis of the device figure: model and kernels interleaved, one thread each."""
     path = model_file(add_model((256, 256)))
-    work = {"conv": 0.0, "gemm": 0.0, "stream": 3 * 4 * 256 * 256}
+    work = dict.fromkeys(KERNELS, 0.0) | {"stream": 3 * 4 * 256**2, "call": 1.0, "dispatch": 1.0}
     capped = run_model(spec(path, calibrate=True, paired_time_s=0.2))
     adaptive = run_model(spec(path, calibrate=True, paired_time_s=30.0, work=work))
     for result in (capped, adaptive):
@@ -213,8 +216,10 @@ def test_paired_rounds_run_on_one_thread_and_stop_when_the_ratio_is_known(model_
         assert paired["threads"] == 1
         assert paired["rounds"] >= 10
         lengths = {name: len(v) for name, v in paired["cpu_ms"].items()}
-        assert set(lengths) == {"model", "conv3x3", "gemm", "stream_add"}
         assert set(lengths.values()) == {paired["rounds"]}
+    # without the work every kernel runs; with it, only those the model's work needs
+    assert set(capped.paired["cpu_ms"]) == {"model", *(kernel for kernel, _ in KERNELS.values())}
+    assert set(adaptive.paired["cpu_ms"]) == {"model", "stream_add", "call", "dispatch"}
     assert not capped.paired["converged"]  # no work given: ran to the cap
     # with the work known it stops once the ratio is known to 1 % (how soon depends on the
     # machine's noise; the rule itself is tested deterministically in test_runner_units)
