@@ -29,6 +29,19 @@ def test_int8_is_small_enough_for_the_app(edge, edge_model):
     assert result.metrics["size_mb"] < fp32.analysis.file_bytes / 1e6 / 3  # int8: < 1/3 size
 
 
+@pytest.mark.only_kinds("cpu")
+def test_int8_runs_within_the_board_caps(edge):
+    """The shipped model really run: onnxruntime with the board's cores as threads and its
+    RAM as a hard cap.  The report shows the host's latency, the board's latency emulated
+    from it (with its interval) and the measured peak next to the estimates; run with
+    ``--edge-latency=measured --edge-memory=measured`` to gate on the measured figures."""
+    result = edge.evaluate(INT8, measure=True)
+    measured = result.details["measured"]
+    assert measured["peak_rss_mb"] < 64  # the module's RAM budget, measured this time
+    low, high = measured["device_ci_ms"]
+    assert low <= measured["device_ms"] <= high
+
+
 @pytest.mark.only_kinds("cpu", "npu")
 @pytest.mark.edge_budget(latency_ms=100, energy_mj=250)  # 10 frames/s within 2.5 W
 class TestRealTime:
