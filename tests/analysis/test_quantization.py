@@ -78,3 +78,20 @@ def test_com_microsoft_qlinear_operators():
     assert a.outputs[0].dtype == "float32"
     assert a.is_quantized
     assert a.warnings == ()
+
+
+def test_qdq_tensors_count_at_their_integer_size_in_the_peak():
+    """The runtime fuses DQ -> Conv -> Q into one integer kernel: the float tensors around
+    the Conv never exist.  Step by step (bytes): Q 768 + 192, DQ 192 + 192 (Xf as int8),
+    Conv 192 + 144 (Y as int8), Q 144 + 144, DQ 144 + 576 (the float graph output)."""
+    a = analyze(b.qdq_conv_model(act_elem=I8, w_elem=I8))
+    assert a.peak_activation_bytes == 960  # 1344 if Xf and Y were floats (768 + 576)
+
+
+def test_a_dequantized_tensor_also_read_by_a_float_op_stays_a_float():
+    m = b.qdq_conv_model(act_elem=I8, w_elem=I8)
+    m.graph.node.append(helper.make_node("Relu", ["Xf"], ["R"]))
+    m.graph.output.append(b.vi("R", (1, 3, 8, 8)))
+    # Xf (768 bytes as a float) lives to the Relu, and the Conv no longer fuses, so Y is a
+    # float too: at the Relu, Xf 768 + Z 576 + R 768
+    assert analyze(m).peak_activation_bytes == 2112
