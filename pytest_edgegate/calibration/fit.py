@@ -602,6 +602,37 @@ def _probe(
     return np.array(out)
 
 
+def _npu_design(
+    analyses: Sequence[ModelAnalysis],
+    profile: DeviceProfile,
+    constants: Mapping[str, Any],
+    terms: Sequence[Term],
+    metric: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    rows = _per_unique(analyses, lambda a: _probe(a, profile, constants, terms, metric))
+    return rows[:, 0], rows[:, 1:]
+
+
+def _fit_npu(
+    metric: str,
+    analyses: Sequence[ModelAnalysis],
+    measured_milli: Sequence[float] | np.ndarray,
+    profile: DeviceProfile,
+    constants: Mapping[str, Any],
+    priors: Mapping[str, Prior],
+    forced: Mapping[str, Prior] | None,
+) -> FitResult:
+    """One NPU fit: the design of ``metric``'s terms, NNLS, predictions back in ms or mJ."""
+    terms = NPU_LATENCY_TERMS if metric == "latency" else NPU_ENERGY_TERMS
+    offset, x = _npu_design(analyses, profile, constants, terms, metric)
+    measured = np.asarray(measured_milli, dtype=np.float64) / 1e3
+    result = fit_linear(
+        x, offset, measured, terms, priors=priors, forced=forced,
+        target=f"{profile.id} NPU {metric}",
+    )  # fmt: skip
+    return replace(result, predicted=result.predicted * 1e3)
+
+
 def npu_latency_design(
     analyses: Sequence[ModelAnalysis], profile: DeviceProfile, constants: Mapping[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -610,10 +641,7 @@ def npu_latency_design(
     ``constants`` holds the host CPU's constants (they price the nodes placed on the CPU and
     go into the offset, with the link's transfer time) and ``npu_pool_as_conv``.
     """
-    rows = _per_unique(
-        analyses, lambda a: _probe(a, profile, constants, NPU_LATENCY_TERMS, "latency")
-    )
-    return rows[:, 0], rows[:, 1:]
+    return _npu_design(analyses, profile, constants, NPU_LATENCY_TERMS, "latency")
 
 
 def fit_npu_latency(
@@ -626,18 +654,8 @@ def fit_npu_latency(
     forced: Mapping[str, Prior] | None = None,
 ) -> FitResult:
     """NPU efficiencies and overheads from latencies of networks placed (mostly) on the NPU."""
-    offset, x = npu_latency_design(analyses, profile, constants)
-    measured = np.asarray(measured_ms, dtype=np.float64) / 1e3
-    result = fit_linear(
-        x,
-        offset,
-        measured,
-        NPU_LATENCY_TERMS,
-        priors=DEFAULT_NPU_PRIORS if priors is None else priors,
-        forced=forced,
-        target=f"{profile.id} NPU latency",
-    )
-    return replace(result, predicted=result.predicted * 1e3)
+    priors = DEFAULT_NPU_PRIORS if priors is None else priors
+    return _fit_npu("latency", analyses, measured_ms, profile, constants, priors, forced)
 
 
 def npu_energy_design(
@@ -650,10 +668,7 @@ def npu_energy_design(
     offset is the host CPU's energy for what it runs.  ``constants`` must hold the fitted
     latency constants and the host's energy constants.
     """
-    rows = _per_unique(
-        analyses, lambda a: _probe(a, profile, constants, NPU_ENERGY_TERMS, "energy")
-    )
-    return rows[:, 0], rows[:, 1:]
+    return _npu_design(analyses, profile, constants, NPU_ENERGY_TERMS, "energy")
 
 
 def fit_npu_energy(
@@ -666,15 +681,4 @@ def fit_npu_energy(
     forced: Mapping[str, Prior] | None = None,
 ) -> FitResult:
     """NPU energy per MAC, per other op, per on-chip and off-chip byte, and static power."""
-    offset, x = npu_energy_design(analyses, profile, constants)
-    measured = np.asarray(measured_mj, dtype=np.float64) / 1e3
-    result = fit_linear(
-        x,
-        offset,
-        measured,
-        NPU_ENERGY_TERMS,
-        priors=priors or {},
-        forced=forced,
-        target=f"{profile.id} NPU energy",
-    )
-    return replace(result, predicted=result.predicted * 1e3)
+    return _fit_npu("energy", analyses, measured_mj, profile, constants, priors or {}, forced)
