@@ -28,7 +28,7 @@ model and phase, loaded/idle 0.990-0.994 (SqueezeNet, ResNet-50, Inception v1; t
 measurements and the comparison of estimators are in the issue 3 note).
 
 How long.  Rounds continue until the ratio's ~95 % interval is within ``rel_ci`` (1 %) of
-it, or the time cap, with at least ``MIN_ROUNDS``; an interval counts only from 53 rounds
+it, or the time cap, with at least ``MIN_ROUNDS`` (3); an interval counts only from 53 rounds
 on, where the decile's interval stops reaching down to the minimum (ten tight rounds taken
 in a quiet second would otherwise stop the loop with a biased decile).  The interval
 combines each series' order-statistic interval of the decile at the ends that push the
@@ -53,7 +53,11 @@ from pytest_edgegate.runner.stats import proper_interval_size, quantile_ci
 
 #: Intra-op threads of the paired rounds (model and kernels alike); see the module docstring.
 PAIRED_THREADS = 1
-MIN_ROUNDS = 10
+#: Fewest rounds, even past the cap: the decile of fewer runs is just their minimum.  A model
+#: taking seconds per run gets no more than that, so the child stays within its timeout.
+MIN_ROUNDS = 3
+#: Rounds before the first precision check (no interval is proper before 53 anyway).
+FIRST_CHECK = 10
 MAX_ROUNDS = 2000
 #: Target half-width of the ratio's 95 % interval, relative to the ratio.
 PAIRED_REL_CI = 0.01
@@ -184,7 +188,7 @@ def paired_rounds(
     converged = False
     start = time.perf_counter()
     deadline = start + time_cap_s
-    next_check = MIN_ROUNDS
+    next_check = FIRST_CHECK
     while len(rounds["model"]) < MAX_ROUNDS:
         rounds["model"].append(_cpu_ms(run_model))
         for name, session, feeds in kernels:

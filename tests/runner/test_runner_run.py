@@ -230,16 +230,19 @@ def test_paired_rounds_run_on_one_thread_and_stop_when_the_ratio_is_known(model_
     assert precise or adaptive.paired["elapsed_s"] >= 30
 
 
-def test_lock_serialises_timed_windows(model_file, tmp_path):
+@pytest.mark.parametrize("calibrate", [False, True])
+def test_lock_serialises_timed_windows(model_file, tmp_path, calibrate):
     """Two concurrent runs on one lock file: no timed window overlaps another."""
     path = model_file(add_model((256, 256)))
     lock = str(tmp_path / "timing.lock")
     # rel_ci tiny: each run times until its cap, so unlocked windows would overlap
-    settings = dict(lock_path=lock, time_cap_s=0.4, rel_ci=1e-9, profile_nodes=True)
+    settings = dict(lock_path=lock, time_cap_s=0.4, rel_ci=1e-9, profile_nodes=True,
+                    calibrate=calibrate, calibration_time_s=0.2, paired_time_s=0.3)  # fmt: skip
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda s: run_model(spec(path, seed=s, **settings)), [0, 1]))
     windows = sorted(w for r in results for w in r.lock.windows_ns)
-    assert len(windows) == 4  # timed part + profiled runs, per run
+    # per run: the timed part (with the calibration kernels), the paired rounds, the profile
+    assert len(windows) == (6 if calibrate else 4)
     for (_, end), (start, _) in zip(windows, windows[1:], strict=False):
         assert end <= start
     assert all(r.lock.path == lock for r in results)
