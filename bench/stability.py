@@ -63,11 +63,7 @@ FIGURES = ("device", "device_ci%", "host_p50", "cpu_p50", "p50/calib", "ref1_p50
 
 def figures(result: RunResult) -> dict[str, float]:
     """The figures of one run: the gate's device figure, then host wall and CPU time."""
-    from pytest_edgegate.translate import translate
-
-    analysis, estimate = gate_inputs(result.label)
-    device, how = translate(analysis, estimate, result)
-    lo, hi = how.get("device_ci_ms") or (device, device)
+    device, (lo, hi) = interval(result)
     return {
         "device": device,
         "device_ci%": 100 * max(device - lo, hi - device) / device,
@@ -153,6 +149,25 @@ def summary(idle: dict, loaded: dict) -> None:
                 f"{name:13s} {key:10s} {im:12.4g} {isp:6.1f}% {lm:14.4g} {lsp:6.1f}% "
                 f"{lm / im:11.3f}"
             )
+    print("\nDoes each run's 95 % interval of the device latency hold the median of its phase?")
+    for name in MODELS:
+        cells = []
+        for phase, runs in (("idle", idle[name]), ("loaded", loaded[name])):
+            found = [interval(RunResult.from_dict(r)) for r in runs]
+            med = statistics.median(d for d, _ in found)
+            held = sum(1 for _, (lo, hi) in found if lo <= med <= hi)
+            cells.append(f"{phase} {held}/{len(found)}")
+        print(f"{name:13s} " + ", ".join(cells))
+
+
+def interval(result: RunResult) -> tuple[float, tuple[float, float]]:
+    """The device latency of one run and its ~95 % interval."""
+    from pytest_edgegate.translate import translate
+
+    analysis, estimate = gate_inputs(result.label)
+    device, how = translate(analysis, estimate, result)
+    lo, hi = how.get("device_ci_ms") or (device, device)
+    return device, (lo, hi)
 
 
 def main() -> int:
