@@ -20,6 +20,11 @@ spread ((max - min) / median) and the loaded/idle ratio of the medians:
 
 Usage: ``python bench/stability.py [--repeats 5] [--time-cap 3] [--threads 4] [--json F]``.
 The load averages before each phase are printed because the host may be shared.
+
+``python bench/stability.py --estimators F`` reads the runs a ``--json F`` wrote and prints,
+for the same paired rounds, the spread and loaded/idle ratio of other ways to reduce them to
+one ratio (the median of per-round ratios, other quantiles of each series): the comparison
+behind the lower decile of :mod:`pytest_edgegate.runner.paired`.
 """
 
 from __future__ import annotations
@@ -170,16 +175,55 @@ def interval(result: RunResult) -> tuple[float, tuple[float, float]]:
     return device, (lo, hi)
 
 
+ESTIMATORS = ("decile (used)", "per-round median", "min", "quartile", "median")
+
+
+def estimates(result: dict, name: str) -> dict[str, float]:
+    """The ratio of one run's paired rounds by each of ESTIMATORS."""
+    from pytest_edgegate.runner.paired import ratio_estimate, round_ratios
+    from pytest_edgegate.translate import host_work
+
+    paired = result["paired"]
+    work = host_work(gate_inputs(name)[0])
+    return {
+        "decile (used)": ratio_estimate(paired, work)["ratio"],
+        "per-round median": statistics.median(round_ratios(paired, work)),
+        "min": ratio_estimate(paired, work, 0.0)["ratio"],
+        "quartile": ratio_estimate(paired, work, 0.25)["ratio"],
+        "median": ratio_estimate(paired, work, 0.5)["ratio"],
+    }
+
+
+def compare_estimators(path: str) -> None:
+    data = json.loads(Path(path).read_text())
+    print(f"{'model':13s} {'estimator':17s} {'idle spread':>11s} {'loaded spread':>13s} "
+          f"{'loaded/idle':>11s}")  # fmt: skip
+    for name in MODELS:
+        per = {ph: [estimates(r, name) for r in data[ph][name]] for ph in ("idle", "loaded")}
+        for key in ESTIMATORS:
+            cells = []
+            for phase in ("idle", "loaded"):
+                values = [e[key] for e in per[phase]]
+                med = statistics.median(values)
+                cells.append((med, (max(values) - min(values)) / med * 100))
+            (im, isp), (lm, lsp) = cells
+            print(f"{name:13s} {key:17s} {isp:10.1f}% {lsp:12.1f}% {lm / im:11.3f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--time-cap", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=4, help="the profile's cores")
     parser.add_argument("--json", help="write every RunResult here")
+    parser.add_argument("--estimators", metavar="F", help="compare ratio estimators on F")
     parser.add_argument(
         "--calibration-time", type=float, default=1.0, help="seconds of calibration kernels"
     )
     args = parser.parse_args()
+    if args.estimators:
+        compare_estimators(args.estimators)
+        return 0
     print(f"# host: {os.cpu_count()} cores; threads={args.threads} requested")
     start = time.time()
     idle = run_phase("idle", args.repeats, args.time_cap, args.threads, args.calibration_time)

@@ -20,12 +20,12 @@ Why the lower decile.  Disturbances only ever slow a run, so each series (the mo
 kernel) is a floor plus a right tail whose weight changes from minute to minute with the
 neighbours.  The tail is not shared fairly: the small compute kernels slow more than a large
 model under the same contention, and the memory-bound kernel follows other tenants' memory
-traffic, which the model barely feels.  A per-round ratio inherits all of that (the median
-of per-round ratios varied by 4-12 % between fresh processes); the ratio of each series'
-10th percentile, which sits just above the floor but is not one lucky sample like the
-minimum, varied by 1.6-3.8 % (standard deviation 0.5-1.3 %) over eight fresh processes per
-model and phase, loaded/idle 0.990-0.994 (SqueezeNet, ResNet-50, Inception v1; the
-measurements and the comparison of estimators are in the issue 3 note).
+traffic, which the model barely feels.  A per-round ratio inherits all of that.  Over eight
+fresh processes per model and phase (a one-off experiment of 2026-11-21, recorded in the
+issue 3 note), the median of per-round ratios varied by 4-12 % between processes, the ratio
+of each series' 10th percentile by 1.6-3.8 % (standard deviation 0.5-1.3 %), loaded/idle
+0.990-0.994.  ``bench/stability.py --estimators F`` repeats the comparison on any run of the
+benchmark (the minimum is as good in some runs and worse in others: one lucky sample).
 
 How long.  Rounds continue until the ratio's ~95 % interval is within ``rel_ci`` (1 %) of
 it, or the time cap, with at least ``MIN_ROUNDS`` (3); an interval counts only from 53 rounds
@@ -100,6 +100,17 @@ def modelled_ms(work: Mapping[str, float], speeds: Mapping[str, float]) -> float
     """Milliseconds the model's ``work`` takes at ``speeds`` (the host's roofline); raises
     ``KeyError`` when a kind of work has no measured speed."""
     return sum(amount / speeds[kind] for kind, amount in work.items() if amount > 0) * 1e3
+
+
+def round_ratios(paired: Mapping[str, Any], work: Mapping[str, float]) -> list[float]:
+    """Per round, the model's CPU time over the time that round's kernels imply: the
+    estimator this module replaced, kept for ``bench/stability.py --estimators``."""
+    cpu = paired["cpu_ms"]
+    return [
+        model_ms
+        / modelled_ms(work, kernel_speeds({k: v[r] for k, v in cpu.items()}, paired["work"]))
+        for r, model_ms in enumerate(cpu["model"])
+    ]
 
 
 def ratio_estimate(
