@@ -31,10 +31,10 @@ How long.  Rounds continue until the ratio's ~95 % interval is within ``rel_ci``
 it, or the time cap, with at least ``MIN_ROUNDS`` (3); an interval counts only from 53 rounds
 on, where the decile's interval stops reaching down to the minimum (ten tight rounds taken
 in a quiet second would otherwise stop the loop with a biased decile).  The interval
-combines each series' order-statistic interval of the decile at the ends that push the
-ratio the same way, so it is conservative.  The stopping rule needs the model's work by
-kernel kind (``work``: FLOPs for conv and GEMM, bytes for streaming), which the parent
-computes from the static analysis; without it the rounds run to the cap.
+combines the series' order-statistic intervals of their deciles (:func:`ratio_estimate`).
+The stopping rule needs the model's work by kernel kind (``work``: FLOPs of float and int8
+products, streamed bytes, nodes), which the parent computes from the static analysis;
+without it the rounds run to the cap.
 
 This module is the child's and the parent's common ground: pure arithmetic on plain data
 next to the loop that produces it, so both compute the ratio the same way.
