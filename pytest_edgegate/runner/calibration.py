@@ -381,3 +381,35 @@ def calibrate(threads: int, *, rel_ci: float, time_cap_s: float) -> Calibration:
         stream_cpu_gbps=by_name["stream_add"].cpu_gbps,
         total_cpu_p50_ms=sum(k.cpu_timing.p50_ms for k in kernels),
     )
+
+
+#: NAS-Bench-201 networks whose host ratio the model's is divided by (:mod:`.paired`).  The
+#: device profiles' constants are fitted on NAS-Bench-201 networks, so these are the family
+#: on which the estimate is right by construction; chosen on the fitting split of the Pi 5
+#: ONNX Runtime column (``../shared/data/hwnas``, seeded sample of 300): MACs at the sample's
+#: median (47-51 M) and the cortex-a76 estimate within 1 % of the Pi 5's measured latency
+#: (4.74, 4.67 and 5.40 ms), three different cells.  Built as that column's export variant
+#: (CIFAR-100 head, ``none`` edges kept), seeded weights.
+REFERENCE_ARCHS = (
+    "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|avg_pool_3x3~1|none~2|",
+    "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|nor_conv_1x1~0|nor_conv_3x3~1|avg_pool_3x3~2|",
+    "|nor_conv_1x1~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+)
+
+
+def reference_networks() -> list[tuple[str, bytes, dict[str, np.ndarray], dict[str, float]]]:
+    """(name, model bytes, feeds, work by kernel kind) of each reference network."""
+    from pytest_edgegate.calibration.columns import ORT_CIFAR100
+    from pytest_edgegate.calibration.nb201 import build_nb201
+    from pytest_edgegate.calibration.networks import analyse_arch
+    from pytest_edgegate.translate import host_work
+
+    x = np.random.default_rng(20240521).standard_normal((1, 3, 32, 32), dtype=np.float32)
+    out = []
+    for i, arch in enumerate(REFERENCE_ARCHS):
+        model = build_nb201(
+            arch, num_classes=ORT_CIFAR100.num_classes, keep_none=ORT_CIFAR100.keep_none
+        )
+        work = host_work(analyse_arch(arch, ORT_CIFAR100))
+        out.append((f"reference{i}", model.SerializeToString(), {"input": x}, work))
+    return out

@@ -1,4 +1,5 @@
-"""Paired rounds: the model and the calibration kernels, interleaved run by run, one thread.
+"""Paired rounds: the model, the calibration kernels and the reference networks, interleaved
+run by run, one thread.
 
 Why interleaved.  The host's speed drifts while a child runs: another tenant starts, the
 clock steps, the neighbours' memory traffic comes and goes.  A host-to-device translation
@@ -27,6 +28,14 @@ of each series' 10th percentile by 1.6-3.8 % (standard deviation 0.5-1.3 %), loa
 0.990-0.994.  ``bench/stability.py --estimators F`` repeats the comparison on any run of the
 benchmark (the minimum is as good in some runs and worse in others: one lucky sample).
 
+Why reference networks.  Even at their deciles, kernels and a model answer a neighbour
+differently; three NAS-Bench-201 networks (:data:`.calibration.REFERENCE_ARCHS`) timed in the
+same rounds answer it like the model, and the device estimate is exact on that family, so the
+translation uses the model's ratio over theirs (:mod:`pytest_edgegate.translate`).  Measured
+with them (``bench/stability.py``, 2026-11-21, a run in which the raw host p50 spread 5-30 %):
+the emulated latency's spread over five fresh processes 1.0-3.4 %, loaded/idle 0.988-1.002;
+and against the Pi 5 (``bench/translation.py``) MAPE 9.3 % instead of 11.0 % without them.
+
 How long.  Rounds continue until the ratio's ~95 % interval is within ``rel_ci`` (1 %) of
 it, or the time cap, with at least ``MIN_ROUNDS`` (3); an interval counts only from 53 rounds
 on, where the decile's interval stops reaching down to the minimum (ten tight rounds taken
@@ -44,7 +53,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -113,22 +122,10 @@ def round_ratios(paired: Mapping[str, Any], work: Mapping[str, float]) -> list[f
     ]
 
 
-def ratio_estimate(
-    paired: Mapping[str, Any], work: Mapping[str, float], q: float = QUANTILE
-) -> dict[str, float]:
-    """The model's lower-decile CPU time over the time the kernels' lower deciles imply.
-
-    Also the ratio's ~95 % interval: each series' order-statistic interval of its decile
-    (:func:`stats.quantile_ci`), as relative errors, combined in quadrature (the series are
-    timed in separate runs), each kernel's weighted by its share of the modelled time, and
-    each side of the interval from the ends that push the ratio that way (a slower model
-    raises it, slower kernels lower it).  Raises ``KeyError``/``ZeroDivisionError``/
-    ``TypeError``/``ValueError`` on a malformed record; callers reading stored results
-    catch them.
-    """
-    cpu = paired["cpu_ms"]
+def _deciles(cpu: Mapping[str, Sequence[float]], q: float) -> tuple[dict, dict, dict]:
+    """Each series' ``q`` quantile and the relative distances of its interval's two ends."""
     point: dict[str, float] = {}
-    below: dict[str, float] = {}  # relative distance of the interval's ends from the decile
+    below: dict[str, float] = {}
     above: dict[str, float] = {}
     for name, values in cpu.items():
         arr = np.sort(np.asarray(values, dtype=np.float64))
@@ -138,22 +135,68 @@ def ratio_estimate(
             (point[name] - lo) / point[name],
             (hi - point[name]) / point[name],
         )
-    speeds = kernel_speeds(point, paired["work"])
+    return point, below, above
+
+
+def _roofline(
+    series: str, work: Mapping[str, float], point: Mapping[str, float], kernel_work: Mapping
+) -> tuple[float, dict[str, float]]:
+    """A series' time over the modelled time of its work, and each kernel's share of that."""
+    speeds = kernel_speeds(point, kernel_work)
     parts = {kind: amount / speeds[kind] for kind, amount in work.items() if amount > 0}
     total = sum(parts.values())
     shares = {KERNELS[kind][0]: part / total for kind, part in parts.items()}
-    ratio = point["model"] / (total * 1e3)
+    return point[series] / (total * 1e3), shares
 
-    def spread(model_side: float, kernel_side: Mapping[str, float]) -> float:
-        return math.sqrt(model_side**2 + sum((shares[k] * kernel_side[k]) ** 2 for k in shares))
 
-    return {
+def ratio_estimate(
+    paired: Mapping[str, Any], work: Mapping[str, float], q: float = QUANTILE
+) -> dict[str, float]:
+    """The model's lower-decile CPU time over the time the kernels' lower deciles imply,
+    divided by the same figure of the reference networks when the rounds ran them.
+
+    With references (``paired["references"]``: name -> work), the model's ratio is divided
+    by the middle one of the references' ratios: the device's estimate is right on that
+    family (the profiles are fitted on it), so only how the model departs from it on this
+    host carries over to the device.  The ~95 % interval combines, in quadrature, the
+    relative half-widths of the deciles' order-statistic intervals (:func:`stats.quantile_ci`)
+    of the model, of that reference and of each kernel, a kernel weighted by the difference
+    of its shares in the two modelled times (the kernels divide out where the model and the
+    reference do the same kind of work).  Raises ``KeyError``/``ZeroDivisionError``/
+    ``TypeError``/``ValueError`` on a malformed record; callers reading stored results
+    catch them.
+    """
+    cpu = paired["cpu_ms"]
+    point, below, above = _deciles(cpu, q)
+    model_ratio, model_shares = _roofline("model", work, point, paired["work"])
+    references = paired.get("references") or {}
+    ref_ratio, ref_shares, ref_below, ref_above = 1.0, {}, 0.0, 0.0
+    if references:
+        by_ratio = sorted(
+            (_roofline(name, ref_work, point, paired["work"]), name)
+            for name, ref_work in references.items()
+        )
+        (ref_ratio, ref_shares), name = by_ratio[len(by_ratio) // 2]
+        ref_below, ref_above = below[name], above[name]
+    kernels = set(model_shares) | set(ref_shares)
+    weight = {k: model_shares.get(k, 0.0) - ref_shares.get(k, 0.0) for k in kernels}
+
+    def spread(model_side: float, ref_side: float) -> float:
+        # slower kernels lower the model's ratio and raise the reference's: the larger end
+        kernel = sum((weight[k] * max(below[k], above[k])) ** 2 for k in kernels)
+        return math.sqrt(model_side**2 + ref_side**2 + kernel)
+
+    ratio = model_ratio / ref_ratio
+    out = {
         "ratio": ratio,
-        "ci_low": ratio * max(0.0, 1 - spread(below["model"], above)),
-        "ci_high": ratio * (1 + spread(above["model"], below)),
+        "ci_low": ratio * max(0.0, 1 - spread(below["model"], ref_above)),
+        "ci_high": ratio * (1 + spread(above["model"], ref_below)),
         "quantile": q,
         "rounds": len(cpu["model"]),
     }
+    if references:
+        out.update(model_ratio=model_ratio, reference_ratio=ref_ratio)
+    return out
 
 
 def is_precise(estimate: Mapping[str, float], rel_ci: float) -> bool:
@@ -176,17 +219,22 @@ def paired_rounds(
     time_cap_s: float,
     work: Mapping[str, float] | None = None,
     rel_ci: float = PAIRED_REL_CI,
+    references: bool = True,
 ) -> dict:
-    """CPU milliseconds per round of the model and of each kernel, plus the kernels' work.
+    """CPU milliseconds per round of the model, each kernel and each reference network, plus
+    the kernels' and the references' work.
 
     ``run_model`` must already use ``PAIRED_THREADS`` threads and be warm.
     """
-    from pytest_edgegate.runner.calibration import kernel_models
+    from pytest_edgegate.runner.calibration import kernel_models, reference_networks
     from pytest_edgegate.runner.session import create_session
 
+    networks = reference_networks() if references else []
+    wanted = needed(work)
+    for _name, _model, _feeds, ref_work in networks:
+        wanted |= needed(ref_work)
     kernels: list[tuple[str, Any, dict]] = []
     kernel_work: dict[str, dict[str, int]] = {}
-    wanted = needed(work)
     for name, _description, flops, nbytes, nodes, model, feeds in kernel_models():
         if name not in wanted:
             continue
@@ -194,8 +242,13 @@ def paired_rounds(
         session.run(None, feeds)  # warm-up
         kernels.append((name, session, feeds))
         kernel_work[name] = {"flops": flops, "bytes": nbytes, "nodes": nodes, "calls": 1}
+    for name, model, feeds, _work in networks:
+        session = create_session(model, PAIRED_THREADS)
+        session.run(None, feeds)  # warm-up
+        kernels.append((name, session, feeds))
     rounds: dict[str, list[float]] = {"model": [], **{k[0]: [] for k in kernels}}
-    record = {"cpu_ms": rounds, "work": kernel_work}
+    reference_work = {name: dict(ref_work) for name, _m, _f, ref_work in networks}
+    record = {"cpu_ms": rounds, "work": kernel_work, "references": reference_work}
     converged = False
     start = time.perf_counter()
     deadline = start + time_cap_s
@@ -226,4 +279,5 @@ def paired_rounds(
         "elapsed_s": round(time.perf_counter() - start, 6),
         "cpu_ms": {k: [round(v, 6) for v in vs] for k, vs in rounds.items()},
         "work": kernel_work,
+        "references": reference_work,
     }

@@ -218,8 +218,14 @@ def test_paired_rounds_run_on_one_thread_and_stop_when_the_ratio_is_known(model_
         lengths = {name: len(v) for name, v in paired["cpu_ms"].items()}
         assert set(lengths.values()) == {paired["rounds"]}
     # without the work every kernel runs; with it, only those the model's work needs
-    assert set(capped.paired["cpu_ms"]) == {"model", *(kernel for kernel, _ in KERNELS.values())}
-    assert set(adaptive.paired["cpu_ms"]) == {"model", "stream_add", "call", "dispatch"}
+    references = {"reference0", "reference1", "reference2"}
+    kernels = {kernel for kernel, _ in KERNELS.values()}
+    assert set(capped.paired["cpu_ms"]) == {"model", *kernels, *references}
+    # the float references need the float conv and GEMM kernels, nothing needs the int8 ones
+    assert set(adaptive.paired["cpu_ms"]) == {
+        "model", "conv3x3", "gemm", "stream_add", "call", "dispatch", *references,
+    }  # fmt: skip
+    assert set(adaptive.paired["references"]) == references
     assert not capped.paired["converged"]  # no work given: ran to the cap
     # with the work known it stops once the ratio is known to 1 % (how soon depends on the
     # machine's noise; the rule itself is tested deterministically in test_runner_units)

@@ -254,6 +254,65 @@ class TestPairedArithmetic:
         assert few["ci_low"] == pytest.approx(1.0) and not is_precise(few, 0.01)
 
 
+class TestReferenceNetworks:
+    """The model's ratio over a reference network's, both from the same rounds."""
+
+    WORK = TestPairedArithmetic.WORK
+    MODEL_WORK = TestPairedArithmetic.MODEL_WORK
+
+    def record(self, model_ms, ref_ms, ref_work, slow=1.0):
+        rounds = len(model_ms)
+        return {
+            "cpu_ms": {
+                "model": model_ms,
+                "reference0": ref_ms,
+                "conv3x3": [2.0 * slow] * rounds,
+                "gemm": [1.0 * slow] * rounds,
+                "stream_add": [3.0 * slow] * rounds,
+            },
+            "work": self.WORK,
+            "references": {"reference0": ref_work},
+        }
+
+    def test_a_model_like_the_reference_gets_ratio_one(self):
+        from pytest_edgegate.runner.paired import ratio_estimate
+
+        est = ratio_estimate(
+            self.record([30.0] * 60, [30.0] * 60, self.MODEL_WORK), self.MODEL_WORK
+        )
+        assert est["ratio"] == pytest.approx(1.0)
+        assert est["model_ratio"] == pytest.approx(1.5) == est["reference_ratio"]
+
+    def test_the_model_twice_as_slow_as_its_roofline_relative_to_the_reference(self):
+        from pytest_edgegate.runner.paired import ratio_estimate
+
+        est = ratio_estimate(
+            self.record([40.0] * 60, [20.0] * 60, self.MODEL_WORK), self.MODEL_WORK
+        )
+        assert est["ratio"] == pytest.approx(2.0)
+
+    def test_the_middle_reference_is_used(self):
+        from pytest_edgegate.runner.paired import ratio_estimate
+
+        record = self.record([20.0] * 60, [10.0] * 60, self.MODEL_WORK)
+        record["cpu_ms"] |= {"reference1": [20.0] * 60, "reference2": [40.0] * 60}
+        record["references"] |= {"reference1": self.MODEL_WORK, "reference2": self.MODEL_WORK}
+        assert ratio_estimate(record, self.MODEL_WORK)["ratio"] == pytest.approx(1.0)
+
+    def test_kernels_divide_out_where_model_and_reference_do_the_same_work(self):
+        """Noisy kernels widen the interval only by the difference of the work mixes."""
+        from pytest_edgegate.runner.paired import ratio_estimate
+
+        rng = np.random.default_rng(0)
+        record = self.record([20.0] * 60, [20.0] * 60, self.MODEL_WORK)
+        record["cpu_ms"]["conv3x3"] = list(2.0 * (1 + 0.2 * rng.random(60)))
+        same = ratio_estimate(record, self.MODEL_WORK)
+        record["references"]["reference0"] = {"conv": 0.0, "gemm": 0.0, "stream": 2e4}
+        other = ratio_estimate(record, self.MODEL_WORK)
+        assert same["ci_high"] - same["ci_low"] == pytest.approx(0.0, abs=1e-12)
+        assert other["ci_high"] - other["ci_low"] > 0.005
+
+
 class TestQuantileInterval:
     def test_decile_interval_by_order_statistics(self):
         from pytest_edgegate.runner.stats import quantile_ci
