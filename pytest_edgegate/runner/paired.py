@@ -33,8 +33,9 @@ differently; three NAS-Bench-201 networks (:data:`.calibration.REFERENCE_ARCHS`)
 same rounds answer it like the model, and the device estimate is exact on that family, so the
 translation uses the model's ratio over theirs (:mod:`pytest_edgegate.translate`).  Measured
 with them (``bench/stability.py``, 2026-11-21, a run in which the raw host p50 spread 5-30 %):
-the emulated latency's spread over five fresh processes 1.0-3.4 %, loaded/idle 0.988-1.002;
-and against the Pi 5 (``bench/translation.py``) MAPE 9.3 % instead of 11.0 % without them.
+the emulated latency's spread over five fresh processes 1.0-3.4 %, loaded/idle 0.988-1.002
+(1.5-5.0 % and 0.989-1.011 in a second run); and against the Pi 5 (``bench/translation.py``)
+MAPE 9.3 % instead of 11.0 % without them.
 
 How long.  Rounds continue until the ratio's ~95 % interval is within ``rel_ci`` (1 %) of
 it, or the time cap, with at least ``MIN_ROUNDS`` (3); an interval counts only from 53 rounds
