@@ -1,26 +1,17 @@
-"""Host calibration: how fast is this host, right now, on three fixed kernels.
+"""Host calibration: how fast is this host, right now, at each kind of work a model does.
 
 Why.  A latency measured on the CI host is not the device's latency, and it changes with
-the host's load.  Issue 3 translates host measurements to the device by scaling with the
-host's own speed, measured in the same child, with the same session options and thread
-count, right after the model's timed runs (inside the same lock window, so under the same
-contention).  The runner only *measures*; the translation needs the cost model and the
-device profile and lives there.  The intended use::
+the host's load.  :mod:`pytest_edgegate.translate` prices a model's work (float and int8
+MACs, bytes, run calls, nodes) at the speeds these kernels show on the host, in the same
+child and the same rounds as the model (:mod:`.paired`), and scales the device's estimate by
+how far the model's real time departs from that roofline, relative to the reference
+networks below.  The runner only *measures*; the translation needs the cost model and the
+device profile and lives there.  :func:`calibrate` also times every kernel once at the run's
+thread count, for the result's record of the host and as the fallback when no paired rounds
+ran.
 
-    host_ms[c]   = host_p50_ms * class_share[c]          # c in conv, gemm, other; from the
-                                                         # model's per-node profile
-    device_ms    = host_ms[conv]  * conv_gflops  / device fp32_gflops (int8_gops if quantized)
-                 + host_ms[gemm]  * gemm_gflops  / device fp32_gflops
-                 + host_ms[other] * stream_gbps  / device bandwidth_gbps
-
-i.e. each part of the model's host time is converted into work (FLOP or bytes) at the
-speed the host showed on the matching kernel, then into device time at the profile's
-speed.  If load slows the host by a factor k, the model and the kernels slow alike and the
-ratio cancels k: that is what makes the device figure load-robust where the raw host
-latency is not.
-
-The kernels are deterministic (fixed shapes, fixed-seed weights) and small enough to take
-about a second in total:
+The kernels are deterministic (fixed shapes, fixed-seed weights), a few milliseconds a round
+in all:
 
 - ``conv3x3``: Conv 32->64 channels, 3x3, pad 1, on 1x32x56x56 (a mid-network ResNet
   layer): 57.8 M MACs, compute-bound; reported as GFLOP/s (2 FLOP per MAC).
@@ -38,6 +29,9 @@ about a second in total:
   already has its own int8 speed-up).  Measured alternatives: a bare ``QLinearConv`` with
   int8 activations takes onnxruntime's slow path (2.9 ms), with uint8 ones the fast path
   (0.17 ms); the QDQ form runs the fast path for either activation type (0.20 ms).
+- ``call`` and ``dispatch``: one Relu, and 256 chained Relus, on 16 floats: the runtime's
+  cost per ``run`` call (4.4 us here) and per node (0.19 us), which dominate a small model's
+  time.
 """
 
 from __future__ import annotations
