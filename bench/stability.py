@@ -12,8 +12,9 @@ spread ((max - min) / median) and the loaded/idle ratio of the medians:
   the same child right after it (a dimensionless host-speed-normalised figure);
 - ``device``: the emulated ``cortex-a72`` latency the gate reports with
   ``--edge-latency=measured`` (:mod:`pytest_edgegate.translate`: the cost-model estimate
-  scaled by measured over modelled host CPU time, from model and kernels interleaved on one
-  thread), in ms; ``device_ci%``: the half-width of its 95 % interval within one run;
+  scaled by measured over modelled host CPU time relative to the reference networks', from
+  model, kernels and references interleaved on one thread), in ms; ``device_ci%``: the
+  half-width of its 95 % interval within one run;
 - ``cpu_p50``: the model's process CPU time (all threads) instead of the wall clock;
 - ``ref1_p50``, ``ref1_min``: median and minimum wall time of the same model timed with one
   thread (``reference_threads=1``) in the same child.
