@@ -90,7 +90,7 @@ def paired_ratio(analysis: ModelAnalysis, paired: dict[str, Any]) -> dict[str, f
     except (KeyError, IndexError, ZeroDivisionError, TypeError, ValueError):
         return None
     if not all(math.isfinite(v) and v > 0 for v in estimate.values()):
-        return None
+        return None  # a ratio, an interval end or a count that is not a positive number
     return estimate
 
 

@@ -163,7 +163,9 @@ def ratio_estimate(
     relative half-widths of the deciles' order-statistic intervals (:func:`stats.quantile_ci`)
     of the model, of that reference and of each kernel, a kernel weighted by the difference
     of its shares in the two modelled times (the kernels divide out where the model and the
-    reference do the same kind of work).  Raises ``KeyError``/``ZeroDivisionError``/
+    reference do the same kind of work); with ``s`` that combination on each side, the
+    interval is ``[ratio / (1 + s_low), ratio * (1 + s_high)]``, positive however wide.
+    Raises ``KeyError``/``ZeroDivisionError``/
     ``TypeError``/``ValueError`` on a malformed record; callers reading stored results
     catch them.
     """
@@ -190,7 +192,8 @@ def ratio_estimate(
     ratio = model_ratio / ref_ratio
     out = {
         "ratio": ratio,
-        "ci_low": ratio * max(0.0, 1 - spread(below["model"], ref_above)),
+        # divided, not multiplied by (1 - s): a wide interval stays above zero
+        "ci_low": ratio / (1 + spread(below["model"], ref_above)),
         "ci_high": ratio * (1 + spread(above["model"], ref_below)),
         "quantile": q,
         "rounds": len(cpu["model"]),
