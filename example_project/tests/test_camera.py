@@ -38,8 +38,6 @@ def test_int8_runs_within_the_board_caps(edge):
     result = edge.evaluate(INT8, measure=True)
     measured = result.details["measured"]
     assert measured["peak_rss_mb"] < 64  # the module's RAM budget, measured this time
-    low, high = measured["device_ci_ms"]
-    assert low <= measured["device_ms"] <= high
 
 
 @pytest.mark.only_kinds("cpu", "npu")
