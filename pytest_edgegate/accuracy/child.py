@@ -29,15 +29,14 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
-import time
 import traceback
 from typing import Any
 
 import numpy as np
 
 from pytest_edgegate.accuracy.channel import Channel, ChannelClosed
+from pytest_edgegate.runner.child import inject_fault
 
 FAULT_ENV = "EDGEGATE_ACCURACY_FAULT"
 MB = 1_000_000
@@ -178,16 +177,6 @@ class ModelHost:
             memory.set_data_limit(self.rlimit)
 
 
-def _fault(action: str) -> None:
-    if action == "abort":
-        os.abort()
-    elif action == "segv":
-        os.kill(os.getpid(), signal.SIGSEGV)
-    elif action == "hang":
-        while True:
-            time.sleep(3600)
-
-
 def main(argv: list[str]) -> int:
     channel = Channel(int(argv[1]), int(argv[2]))
     host = ModelHost()
@@ -205,7 +194,7 @@ def main(argv: list[str]) -> int:
             return 0  # the parent is gone: nothing left to answer
         op = header.get("op", "")
         if op == fault_op:
-            _fault(fault_action)
+            inject_fault(fault_action)
         if op == "close":
             channel.send({"ok": True})
             return 0

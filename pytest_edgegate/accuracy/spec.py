@@ -7,13 +7,13 @@ models (:mod:`.dataset`, :mod:`.metrics`).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pytest_edgegate.accuracy.errors import AccuracyError
+from pytest_edgegate.runner.spec import is_positive
 
 #: Samples per batch for a model whose batch dimension is dynamic, when ``batch_size`` is
 #: not given: large enough that the per-batch cost (a pipe round trip, onnxruntime's call
@@ -101,11 +101,11 @@ class AccuracySpec:
             )
         if not _positive_int(self.threads):
             problems.append(f"threads must be a positive integer, got {self.threads!r}")
-        if self.memory_limit_mb is not None and not _positive(self.memory_limit_mb):
+        if self.memory_limit_mb is not None and not is_positive(self.memory_limit_mb):
             problems.append(
                 f"memory_limit_mb must be positive or None, got {self.memory_limit_mb!r}"
             )
-        if not _positive(self.timeout_s):
+        if not is_positive(self.timeout_s):
             problems.append(f"timeout_s must be positive, got {self.timeout_s!r}")
         if self.batch_size is not None and not _positive_int(self.batch_size):
             problems.append(
@@ -168,12 +168,3 @@ def _model_name(model: object) -> str:
 
 def _positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _positive(value: object) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    )

@@ -45,10 +45,11 @@ class Progress:
         self._fh.write(f"{time.monotonic_ns()} {phase}\n")
         self._fh.flush()
         if self._fault_phase == phase:
-            _fault(self._fault_action)
+            inject_fault(self._fault_action)
 
 
-def _fault(action: str) -> None:
+def inject_fault(action: str) -> None:
+    """What the tests' fault variable asks a child to do: abort, segfault or hang."""
     if action == "abort":
         os.abort()
     elif action == "segv":

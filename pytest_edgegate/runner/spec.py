@@ -78,24 +78,24 @@ class RunSpec:
         problems = []
         if not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1:
             problems.append(f"threads must be a positive integer, got {self.threads!r}")
-        if self.memory_limit_mb is not None and not _positive(self.memory_limit_mb):
+        if self.memory_limit_mb is not None and not is_positive(self.memory_limit_mb):
             problems.append(
                 f"memory_limit_mb must be positive or None, got {self.memory_limit_mb!r}"
             )
-        if self.expected_mb is not None and not _non_negative(self.expected_mb):
+        if self.expected_mb is not None and not is_non_negative(self.expected_mb):
             problems.append(f"expected_mb must be >= 0 or None, got {self.expected_mb!r}")
-        if not _positive(self.timeout_s):
+        if not is_positive(self.timeout_s):
             problems.append(f"timeout_s must be positive, got {self.timeout_s!r}")
-        if not _non_negative(self.time_cap_s):
+        if not is_non_negative(self.time_cap_s):
             problems.append(f"time_cap_s must be >= 0, got {self.time_cap_s!r}")
-        if not _non_negative(self.calibration_time_s):
+        if not is_non_negative(self.calibration_time_s):
             problems.append(f"calibration_time_s must be >= 0, got {self.calibration_time_s!r}")
-        if not _non_negative(self.paired_time_s):
+        if not is_non_negative(self.paired_time_s):
             problems.append(f"paired_time_s must be >= 0, got {self.paired_time_s!r}")
         if self.work is not None and not (
             isinstance(self.work, dict)
             and set(self.work) == set(KERNELS)
-            and all(_non_negative(v) for v in self.work.values())
+            and all(is_non_negative(v) for v in self.work.values())
         ):
             problems.append(
                 f"work must map {', '.join(KERNELS)} to amounts >= 0, got {self.work!r}"
@@ -109,7 +109,7 @@ class RunSpec:
             )
         if not isinstance(self.warmup, int) or self.warmup < 0:
             problems.append(f"warmup must be an integer >= 0, got {self.warmup!r}")
-        if not (_positive(self.rel_ci) and self.rel_ci < 1):
+        if not (is_positive(self.rel_ci) and self.rel_ci < 1):
             problems.append(f"rel_ci must be in (0, 1), got {self.rel_ci!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             problems.append(f"seed must be an integer >= 0, got {self.seed!r}")
@@ -128,7 +128,8 @@ class RunSpec:
         return self.label or self.model_path
 
 
-def _positive(value: object) -> bool:
+def is_positive(value: object) -> bool:
+    """A finite number above zero (not a bool)."""
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)
@@ -137,7 +138,8 @@ def _positive(value: object) -> bool:
     )
 
 
-def _non_negative(value: object) -> bool:
+def is_non_negative(value: object) -> bool:
+    """A finite number at or above zero (not a bool)."""
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)
