@@ -6,7 +6,18 @@ place that knows a metric's unit, its direction and how to print it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A finite float, or ``None`` for anything else (bools, strings, NaN, missing): results
+    read back from a file may hold anything, and the reports must not trip on it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ which number moved.  ``-q`` keeps only the verdicts; ``-v`` adds each test's top
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tabulate import tabulate
 
+from pytest_edgegate.metrics import finite_or_none
 from pytest_edgegate.results import EdgeResult
 
 #: Columns shown when present in any result, in this order.
@@ -74,17 +74,10 @@ def _top_ops(result: EdgeResult, n: int = 3) -> str:
     return ", ".join(f"{op} {100 * m / total:.0f}% MACs" for op, m in top if m)
 
 
-def _number(value: Any) -> float | None:
-    """A finite float, or ``None`` (results read back from a file may hold anything)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _ms(value: Any) -> str:
     """A duration with about four significant figures and fixed decimals per magnitude, so
     an interval's two ends line up (``150.1, 153.0`` rather than ``150.1, 153``)."""
-    v = _number(value)
+    v = finite_or_none(value)
     if v is None:
         return "n/a"
     if abs(v) >= 100:
@@ -98,12 +91,12 @@ def _measured_row(result: EdgeResult, target: str) -> list[str] | None:
     """Host p50 with its IQR and run count, the emulated device figure with its ~95 %
     interval, the measured peak next to the static estimate; ``None`` without a run."""
     m = result.details.get("measured")
-    if not isinstance(m, dict) or _number(m.get("p50_ms")) is None:
+    if not isinstance(m, dict) or finite_or_none(m.get("p50_ms")) is None:
         return None
     runs = m.get("n_runs") if isinstance(m.get("n_runs"), int) else "?"
     host = f"{_ms(m['p50_ms'])} ms (IQR {_ms(m.get('iqr_ms'))}, {runs} runs)"
     device = "n/a"
-    if _number(m.get("device_ms")) is not None:
+    if finite_or_none(m.get("device_ms")) is not None:
         device = f"{_ms(m['device_ms'])} ms"
         ci = m.get("device_ci_ms")
         if isinstance(ci, list) and len(ci) == 2:

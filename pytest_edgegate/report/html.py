@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from pytest_edgegate.metrics import DEVICE_FIGURES, METRICS
+from pytest_edgegate.metrics import finite_or_none as _num
 
 if TYPE_CHECKING:
     import jinja2
@@ -122,14 +123,6 @@ def _clean_output(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def _num(value: Any) -> float | None:
-    """A finite float, or None for anything else (bools, strings, NaN, missing)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> str:
