@@ -140,10 +140,9 @@ def _deciles(cpu: Mapping[str, Sequence[float]], q: float) -> tuple[dict, dict, 
 
 
 def _roofline(
-    series: str, work: Mapping[str, float], point: Mapping[str, float], kernel_work: Mapping
+    series: str, work: Mapping[str, float], point: Mapping[str, float], speeds: Mapping
 ) -> tuple[float, dict[str, float]]:
     """A series' time over the modelled time of its work, and each kernel's share of that."""
-    speeds = kernel_speeds(point, kernel_work)
     parts = {kind: amount / speeds[kind] for kind, amount in work.items() if amount > 0}
     total = sum(parts.values())
     shares = {KERNELS[kind][0]: part / total for kind, part in parts.items()}
@@ -171,12 +170,13 @@ def ratio_estimate(
     """
     cpu = paired["cpu_ms"]
     point, below, above = _deciles(cpu, q)
-    model_ratio, model_shares = _roofline("model", work, point, paired["work"])
+    speeds = kernel_speeds(point, paired["work"])
+    model_ratio, model_shares = _roofline("model", work, point, speeds)
     references = paired.get("references") or {}
     ref_ratio, ref_shares, ref_below, ref_above = 1.0, {}, 0.0, 0.0
     if references:
         by_ratio = sorted(
-            (_roofline(name, ref_work, point, paired["work"]), name)
+            (_roofline(name, ref_work, point, speeds), name)
             for name, ref_work in references.items()
         )
         (ref_ratio, ref_shares), name = by_ratio[len(by_ratio) // 2]
