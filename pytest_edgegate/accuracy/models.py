@@ -18,6 +18,7 @@ import numpy as np
 
 from pytest_edgegate.accuracy.errors import AccuracyError
 from pytest_edgegate.accuracy.spec import DEFAULT_BATCH
+from pytest_edgegate.onnxfile import read_proto
 
 Dim = int | str | None
 
@@ -84,20 +85,9 @@ def open_model(model: Any, label: str, workdir: Path, stem: str) -> ModelInfo:
     A proto is saved under ``workdir`` so that the child process can load it; its
     external data, if any, must already be inline (a proto in memory has no folder).
     """
-    import onnx
-
     if isinstance(model, str):
         path = os.path.abspath(model)
-        if not os.path.isfile(path):
-            raise AccuracyError(f"{label}: model file not found: {path}", kind="load", model=label)
-        try:
-            proto = onnx.load(path, load_external_data=False)
-        except Exception as exc:  # noqa: BLE001 - protobuf raises assorted types on bad files
-            raise AccuracyError(
-                f"{label}: cannot be read as an ONNX model ({type(exc).__name__}: {exc})",
-                kind="load",
-                model=label,
-            ) from None
+        proto = read_proto(path, label, AccuracyError)
     else:
         proto = model
         path = str(workdir / f"{stem}.onnx")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pytest_edgegate.onnxfile import read_proto
 from pytest_edgegate.runner.errors import RunError
 from pytest_edgegate.runner.feeds import RANDOM_TYPES, FeedSpec, format_shape
 
@@ -45,19 +46,9 @@ def type_name(elem: int) -> str:
 
 def read_signature(model_path: str, label: str) -> list[InputSignature]:
     """The model file's graph inputs in graph order, initializer-backed ones optional."""
-    import onnx
     from onnx import helper
 
-    try:
-        model = onnx.load(model_path, load_external_data=False)
-    except FileNotFoundError:
-        raise RunError(f"{label}: model file not found", kind="load", model=label) from None
-    except Exception as exc:  # noqa: BLE001 - protobuf raises assorted types on bad files
-        raise RunError(
-            f"{label}: cannot be read as an ONNX model ({type(exc).__name__}: {exc})",
-            kind="load",
-            model=label,
-        ) from None
+    model = read_proto(model_path, label, RunError)
     initializers = {init.name for init in model.graph.initializer}
     out = []
     for value in model.graph.input:
