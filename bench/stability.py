@@ -22,16 +22,19 @@ spread ((max - min) / median) and the loaded/idle ratio of the medians:
 Usage: ``python bench/stability.py [--repeats 5] [--time-cap 3] [--threads 4] [--json F]``.
 The load averages before each phase are printed because the host may be shared.
 
-``python bench/stability.py --estimators F`` reads the runs a ``--json F`` wrote and prints,
-for the same paired rounds, the spread and loaded/idle ratio of other ways to reduce them to
-one ratio (the median of per-round ratios, other quantiles of each series): the comparison
-behind the lower decile of :mod:`pytest_edgegate.runner.paired`.
+``python bench/stability.py --estimators F [F ...]`` reads the runs ``--json F`` wrote and
+prints, for the same paired rounds, the spread and loaded/idle ratio of other ways to reduce
+them to one ratio (the middle reference network instead of their sum, no references, the
+median of per-round ratios, other quantiles of each series), then over all the files' cells
+how many spreads are under 3 % and the RMS standard deviation: the comparison behind the
+choices of :mod:`pytest_edgegate.runner.paired`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -176,18 +179,38 @@ def interval(result: RunResult) -> tuple[float, tuple[float, float]]:
     return device, (lo, hi)
 
 
-ESTIMATORS = ("decile (used)", "per-round median", "min", "quartile", "median")
+ESTIMATORS = (
+    "decile (used)",
+    "middle reference",
+    "no references",
+    "per-round median",
+    "min",
+    "quartile",
+    "median",
+)
 
 
 def estimates(result: dict, name: str) -> dict[str, float]:
-    """The ratio of one run's paired rounds by each of ESTIMATORS."""
+    """The ratio of one run's paired rounds by each of ESTIMATORS.
+
+    "decile (used)" divides by the reference networks summed into one workload; "middle
+    reference" by the middle one of their three ratios (the method before the sum); "no
+    references" is the model's own ratio.
+    """
     from pytest_edgegate.runner.paired import ratio_estimate, round_ratios
     from pytest_edgegate.translate import host_work
 
     paired = result["paired"]
     work = host_work(gate_inputs(name)[0])
+    references = paired.get("references") or {}
+    alone = [
+        ratio_estimate(paired | {"references": {ref: ref_work}}, work)["ratio"]
+        for ref, ref_work in references.items()
+    ]
     return {
         "decile (used)": ratio_estimate(paired, work)["ratio"],
+        "middle reference": statistics.median(alone) if alone else math.nan,
+        "no references": ratio_estimate(paired | {"references": {}}, work)["ratio"],
         "per-round median": statistics.median(round_ratios(paired, work)),
         "min": ratio_estimate(paired, work, 0.0)["ratio"],
         "quartile": ratio_estimate(paired, work, 0.25)["ratio"],
@@ -195,20 +218,34 @@ def estimates(result: dict, name: str) -> dict[str, float]:
     }
 
 
-def compare_estimators(path: str) -> None:
-    data = json.loads(Path(path).read_text())
-    print(f"{'model':13s} {'estimator':17s} {'idle spread':>11s} {'loaded spread':>13s} "
-          f"{'loaded/idle':>11s}")  # fmt: skip
-    for name in MODELS:
-        per = {ph: [estimates(r, name) for r in data[ph][name]] for ph in ("idle", "loaded")}
-        for key in ESTIMATORS:
-            cells = []
-            for phase in ("idle", "loaded"):
-                values = [e[key] for e in per[phase]]
-                med = statistics.median(values)
-                cells.append((med, (max(values) - min(values)) / med * 100))
-            (im, isp), (lm, lsp) = cells
-            print(f"{name:13s} {key:17s} {isp:10.1f}% {lsp:12.1f}% {lm / im:11.3f}")
+def compare_estimators(paths: list[str]) -> None:
+    """Per file, model and estimator: spread over the runs of each phase and loaded/idle;
+    then, over every (file, model, phase) cell, how many spreads are under 3 % and the
+    root mean square of the cells' standard deviations (of the log, in %)."""
+    spreads: dict[str, list[float]] = {key: [] for key in ESTIMATORS}
+    sds: dict[str, list[float]] = {key: [] for key in ESTIMATORS}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        print(f"# {path}")
+        print(f"{'model':13s} {'estimator':17s} {'idle spread':>11s} {'loaded spread':>13s} "
+              f"{'loaded/idle':>11s}")  # fmt: skip
+        for name in MODELS:
+            per = {ph: [estimates(r, name) for r in data[ph][name]] for ph in ("idle", "loaded")}
+            for key in ESTIMATORS:
+                cells = []
+                for phase in ("idle", "loaded"):
+                    values = [e[key] for e in per[phase]]
+                    med = statistics.median(values)
+                    cells.append((med, (max(values) - min(values)) / med * 100))
+                    spreads[key].append(cells[-1][1])
+                    sds[key].append(100 * statistics.stdev(math.log(v) for v in values))
+                (im, isp), (lm, lsp) = cells
+                print(f"{name:13s} {key:17s} {isp:10.1f}% {lsp:12.1f}% {lm / im:11.3f}")
+    print(f"\n{'estimator':17s} {'cells < 3 %':>12s} {'rms sd':>7s}")
+    for key in ESTIMATORS:
+        under = sum(s < 3 for s in spreads[key])
+        rms = math.sqrt(statistics.fmean(sd**2 for sd in sds[key]))
+        print(f"{key:17s} {under:6d} / {len(spreads[key]):<3d} {rms:6.2f}%")
 
 
 def main() -> int:
@@ -217,7 +254,9 @@ def main() -> int:
     parser.add_argument("--time-cap", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=4, help="the profile's cores")
     parser.add_argument("--json", help="write every RunResult here")
-    parser.add_argument("--estimators", metavar="F", help="compare ratio estimators on F")
+    parser.add_argument(
+        "--estimators", metavar="F", nargs="+", help="compare ratio estimators on F ..."
+    )
     parser.add_argument(
         "--calibration-time", type=float, default=1.0, help="seconds of calibration kernels"
     )

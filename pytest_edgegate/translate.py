@@ -11,8 +11,9 @@ the host's own speeds, measured by the runner's calibration kernels in the child
 the model.  ``r`` is what the runtime really does beyond that roofline on this host (fusions,
 cache behaviour, slow paths).  The references are three NAS-Bench-201 networks, the family the
 profiles' constants were fitted on, so on them the device's estimate is right by
-construction; dividing by their ``r`` keeps only how the model departs from that family on
-this host, and cancels what the host's load does to networks as opposed to kernels.
+construction; dividing by their ``r`` (the three taken as one workload, their times and work
+summed) keeps only how the model departs from that family on this host, and cancels what the
+host's load does to networks as opposed to kernels.
 
 The runner interleaves the model, the kernels and the references run by run, all on one
 thread, and uses each series' lower decile (``runner/paired.py`` says why, with the
@@ -22,8 +23,8 @@ the model and of the kernels at the run's thread count are used, without referen
 
 How good is it?  ``python bench/translation.py`` (30 NAS-Bench-201 networks of the reporting
 split, against the Raspberry Pi 5's measured ONNX Runtime latency, 2026-11-21): the cost
-model's estimate alone MAPE 2.9 % (96.7 % within +-10 %), this translation 9.3 % (56.7 %),
-without the references 11.0 % (46.7 %).  This host is an x86 core, whose efficiency from one
+model's estimate alone MAPE 2.9 % (96.7 % within +-10 %), this translation 9.0 % (56.7 %),
+without the references 11.8 % (46.7 %).  This host is an x86 core, whose efficiency from one
 network to the next varies differently from an Arm core's, so on networks the cost model
 knows the estimate is the better figure (hence ``--edge-latency=estimate`` by default); the
 measured figure is for what the cost model cannot see, such as an operator onnxruntime runs

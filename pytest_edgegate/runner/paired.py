@@ -31,11 +31,16 @@ benchmark (the minimum is as good in some runs and worse in others: one lucky sa
 Why reference networks.  Even at their deciles, kernels and a model answer a neighbour
 differently; three NAS-Bench-201 networks (:data:`.calibration.REFERENCE_ARCHS`) timed in the
 same rounds answer it like the model, and the device estimate is exact on that family, so the
-translation uses the model's ratio over theirs (:mod:`pytest_edgegate.translate`).  Measured
-with them (``bench/stability.py``, 2026-11-21, a run in which the raw host p50 spread 5-30 %):
-the emulated latency's spread over five fresh processes 1.0-3.4 %, loaded/idle 0.988-1.002
-(1.5-5.0 % and 0.989-1.011 in a second run); and against the Pi 5 (``bench/translation.py``)
-MAPE 9.3 % instead of 11.0 % without them.
+translation uses the model's ratio over theirs (:mod:`pytest_edgegate.translate`), the three
+summed round by round into one workload: a steadier decile than any one of them, and no
+choice among them to flip between processes.  Measured (``bench/stability.py``, 2026-11-21,
+three runs made after the sum was chosen on three earlier ones; five fresh processes per
+model and phase): the emulated latency's spread over five processes under 3 % in 17 of 18
+cells (0.7-3.0 %, and 4.1 % where one process's own interval was +-6 %), loaded/idle
+0.987-1.014, while the raw host p50 spread 3-40 % and moved 1.5-2.0x under load; RMS standard
+deviation across processes 0.91 % with the sum, 1.07 % with the middle network's ratio, 1.18 %
+without references (``--estimators`` on the same rounds).  Against the Pi 5
+(``bench/translation.py``): MAPE 9.0 % instead of 11.8 % without them.
 
 How long.  Rounds continue until the ratio's ~95 % interval is within ``rel_ci`` (1 %) of
 it, or the time cap, with at least ``MIN_ROUNDS`` (3); an interval counts only from 53 rounds
@@ -149,6 +154,24 @@ def _roofline(
     return point[series] / (total * 1e3), shares
 
 
+REFERENCES = "references"
+
+
+def _with_references(paired: Mapping[str, Any]) -> tuple[dict, dict[str, float]]:
+    """The rounds' series with the reference networks summed round by round into one series
+    (:data:`REFERENCES`), and the summed work of those networks (empty without them)."""
+    cpu = dict(paired["cpu_ms"])
+    references = paired.get("references") or {}
+    if not references:
+        return cpu, {}
+    cpu[REFERENCES] = list(np.sum([cpu.pop(name) for name in references], axis=0))
+    work: dict[str, float] = {}
+    for ref_work in references.values():
+        for kind, amount in ref_work.items():
+            work[kind] = work.get(kind, 0.0) + amount
+    return cpu, work
+
+
 def ratio_estimate(
     paired: Mapping[str, Any], work: Mapping[str, float], q: float = QUANTILE
 ) -> dict[str, float]:
@@ -156,31 +179,30 @@ def ratio_estimate(
     divided by the same figure of the reference networks when the rounds ran them.
 
     With references (``paired["references"]``: name -> work), the model's ratio is divided
-    by the middle one of the references' ratios: the device's estimate is right on that
-    family (the profiles are fitted on it), so only how the model departs from it on this
-    host carries over to the device.  The ~95 % interval combines, in quadrature, the
-    relative half-widths of the deciles' order-statistic intervals (:func:`stats.quantile_ci`)
-    of the model, of that reference and of each kernel, a kernel weighted by the difference
-    of its shares in the two modelled times (the kernels divide out where the model and the
-    reference do the same kind of work); with ``s`` that combination on each side, the
-    interval is ``[ratio / (1 + s_low), ratio * (1 + s_high)]``, positive however wide.
-    Raises ``KeyError``/``ZeroDivisionError``/
-    ``TypeError``/``ValueError`` on a malformed record; callers reading stored results
-    catch them.
+    by the references' ratio, the three networks taken as one workload (their times summed
+    round by round, their work summed): the device's estimate is right on that family (the
+    profiles are fitted on it), so only how the model departs from it on this host carries
+    over to the device.  One summed series has a steadier decile than any one network, and
+    no choice among them to flip from process to process: over 18 cells of five fresh
+    processes (three runs of ``bench/stability.py``, 2026-11-21) the standard deviation of
+    the ratio was 0.92 % with the sum against 1.10 % with the middle network's ratio.
+    The ~95 % interval combines, in quadrature, the relative half-widths of the deciles'
+    order-statistic intervals (:func:`stats.quantile_ci`) of the model, of the references
+    and of each kernel, a kernel weighted by the difference of its shares in the two
+    modelled times (the kernels divide out where the model and the references do the same
+    kind of work); with ``s`` that combination on each side, the interval is
+    ``[ratio / (1 + s_low), ratio * (1 + s_high)]``, positive however wide.
+    Raises ``KeyError``/``ZeroDivisionError``/``TypeError``/``ValueError`` on a malformed
+    record; callers reading stored results catch them.
     """
-    cpu = paired["cpu_ms"]
+    cpu, ref_work = _with_references(paired)
     point, below, above = _deciles(cpu, q)
     speeds = kernel_speeds(point, paired["work"])
     model_ratio, model_shares = _roofline("model", work, point, speeds)
-    references = paired.get("references") or {}
     ref_ratio, ref_shares, ref_below, ref_above = 1.0, {}, 0.0, 0.0
-    if references:
-        by_ratio = sorted(
-            (_roofline(name, ref_work, point, speeds), name)
-            for name, ref_work in references.items()
-        )
-        (ref_ratio, ref_shares), name = by_ratio[len(by_ratio) // 2]
-        ref_below, ref_above = below[name], above[name]
+    if ref_work:
+        ref_ratio, ref_shares = _roofline(REFERENCES, ref_work, point, speeds)
+        ref_below, ref_above = below[REFERENCES], above[REFERENCES]
     kernels = set(model_shares) | set(ref_shares)
     weight = {k: model_shares.get(k, 0.0) - ref_shares.get(k, 0.0) for k in kernels}
 
@@ -198,7 +220,7 @@ def ratio_estimate(
         "quantile": q,
         "rounds": len(cpu["model"]),
     }
-    if references:
+    if ref_work:
         out.update(model_ratio=model_ratio, reference_ratio=ref_ratio)
     return out
 

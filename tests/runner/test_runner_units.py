@@ -302,13 +302,17 @@ class TestReferenceNetworks:
         )
         assert est["ratio"] == pytest.approx(2.0)
 
-    def test_the_middle_reference_is_used(self):
+    def test_the_references_count_as_one_workload(self):
+        """Their times and work are summed round by round: 10 + 30 ms for twice the work
+        is the reference ratio of one network taking 20 ms."""
         from pytest_edgegate.runner.paired import ratio_estimate
 
         record = self.record([20.0] * 60, [10.0] * 60, self.MODEL_WORK)
-        record["cpu_ms"] |= {"reference1": [20.0] * 60, "reference2": [40.0] * 60}
-        record["references"] |= {"reference1": self.MODEL_WORK, "reference2": self.MODEL_WORK}
-        assert ratio_estimate(record, self.MODEL_WORK)["ratio"] == pytest.approx(1.0)
+        record["cpu_ms"] |= {"reference1": [30.0] * 60}
+        record["references"] |= {"reference1": self.MODEL_WORK}
+        est = ratio_estimate(record, self.MODEL_WORK)
+        assert est["ratio"] == pytest.approx(1.0)
+        assert est["reference_ratio"] == pytest.approx(est["model_ratio"])
 
     def test_kernels_divide_out_where_model_and_reference_do_the_same_work(self):
         """Noisy kernels widen the interval only by the difference of the work mixes."""
