@@ -34,13 +34,13 @@ same rounds answer it like the model, and the device estimate is exact on that f
 translation uses the model's ratio over theirs (:mod:`pytest_edgegate.translate`), the three
 summed round by round into one workload: a steadier decile than any one of them, and no
 choice among them to flip between processes.  Measured (``bench/stability.py``, 2026-11-21,
-three runs made after the sum was chosen on three earlier ones; five fresh processes per
-model and phase): the emulated latency's spread over five processes under 3 % in 17 of 18
-cells (0.7-3.0 %, and 4.1 % where one process's own interval was +-6 %), loaded/idle
-0.987-1.014, while the raw host p50 spread 3-40 % and moved 1.5-2.0x under load; RMS standard
-deviation across processes 0.91 % with the sum, 1.07 % with the middle network's ratio, 1.18 %
-without references (``--estimators`` on the same rounds).  Against the Pi 5
-(``bench/translation.py``): MAPE 9.0 % instead of 11.8 % without them.
+five runs made after the sum was chosen on three earlier ones; five fresh processes per
+model and phase): the emulated latency's spread over five processes under 3 % in 28 of 30
+cells (median 2.2 %; 3.9 and 4.1 % in the other two), loaded/idle 0.983-1.014, while the raw
+host p50 spread 3-40 % and moved 1.5-2.0x under load; RMS standard deviation across processes
+0.91 % with the sum, 1.05 % with the middle network's ratio, 1.16 % without references
+(``--estimators`` on the same rounds).  Against the Pi 5 (``bench/translation.py``): MAPE
+9.0 % instead of 11.8 % without them.
 
 How long.  Rounds continue until the ratio's ~95 % interval is within ``rel_ci`` (1 %) of
 it, or the time cap, with at least ``MIN_ROUNDS`` (3); an interval counts only from 53 rounds
