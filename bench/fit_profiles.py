@@ -296,6 +296,32 @@ def npu_energy_from_efficiency(
     return values
 
 
+def fit_npu_latency_choosing_pool(
+    data: tuple[list, np.ndarray], profile: DeviceProfile, host: Mapping[str, Any]
+) -> tuple[fit.FitResult, bool, str]:
+    """The NPU latency fit with pooling priced on the array (``npu_pool_as_conv``) and without,
+    the better by fitting-split MAPE: its result, the choice, and the choice's source text.
+
+    Whether an accelerator runs pooling on its MAC array is not in the profiles' cited
+    sources, so the data decides, and the source says by how much.
+    """
+    an, y = data
+    choices = {
+        pool: fit.fit_npu_latency(an, y, profile, {**host, "npu_pool_as_conv": pool})
+        for pool in (False, True)
+    }
+    best = min(choices, key=lambda k: choices[k].report.stats["mape_pct"])
+    npu = choices[best]
+    print("\n".join(npu.report.lines()))
+    other = choices[not best].report.stats["mape_pct"]
+    why = (
+        f"fitted (a choice): fitting-split MAPE {npu.report.stats['mape_pct']:.1f} % with "
+        f"{str(best).lower()} against {other:.1f} % with {str(not best).lower()}, same data and "
+        f"fit as npu_eff_mac"
+    )
+    return npu, best, why
+
+
 def fit_all(data: cols.HwnasData, jobs: int, date: str) -> tuple[dict[str, dict], Provenance]:
     catalogue = load_catalogue()
     prov = Provenance(date)
@@ -378,24 +404,10 @@ def fit_all(data: cols.HwnasData, jobs: int, date: str) -> tuple[dict[str, dict]
             "test, so this over-counts the host CPU's power",
         )
     )
-    an, y = analyses("Edge TPU latency")
-    choices = {}
-    for pool_as_conv in (False, True):
-        base = {**host, "npu_pool_as_conv": pool_as_conv}
-        choices[pool_as_conv] = fit.fit_npu_latency(an, y, tpu, base)
-    best = min(choices, key=lambda k: choices[k].report.stats["mape_pct"])
-    npu = choices[best]
-    print("\n".join(npu.report.lines()))
-    other = choices[not best].report.stats["mape_pct"]
+    npu, best, why = fit_npu_latency_choosing_pool(analyses("Edge TPU latency"), tpu, host)
     tpu_const = {**host, "npu_pool_as_conv": best, **rounded_table(npu.constants)}
     prov.fitted("edgetpu", npu, rows["Edge TPU latency"], "HW-NAS-Bench, Coral Edge TPU")
-    prov.add(
-        "edgetpu",
-        "npu_pool_as_conv",
-        f"fitted (a choice): fitting-split MAPE {npu.report.stats['mape_pct']:.1f} % with "
-        f"{str(best).lower()} against {other:.1f} % with {str(not best).lower()}, same data and "
-        f"fit as npu_eff_mac",
-    )
+    prov.add("edgetpu", "npu_pool_as_conv", why)
 
     # Eyeriss: host carried from the A72 fit (the profile's host is a copy of it).
     eye = catalogue.get("eyeriss")
@@ -403,26 +415,12 @@ def fit_all(data: cols.HwnasData, jobs: int, date: str) -> tuple[dict[str, dict]
         a72_lat, "cortex-a72", prov, "eyeriss", "the assumed host is a copy of cortex-a72"
     )
     host.update(power_energy(eye, prov, " (the assumed host's [power], copied from cortex-a72)"))
-    an, y = analyses("Eyeriss latency")
-    choices = {}
-    for pool_as_conv in (False, True):
-        base = {**host, "npu_pool_as_conv": pool_as_conv}
-        choices[pool_as_conv] = fit.fit_npu_latency(an, y, eye, base)
-    best = min(choices, key=lambda k: choices[k].report.stats["mape_pct"])
-    npu = choices[best]
-    print("\n".join(npu.report.lines()))
-    other = choices[not best].report.stats["mape_pct"]
+    npu, best, why = fit_npu_latency_choosing_pool(analyses("Eyeriss latency"), eye, host)
     eye_const = {**host, "npu_pool_as_conv": best, **rounded_table(npu.constants)}
     prov.fitted(
         "eyeriss", npu, rows["Eyeriss latency"], "HW-NAS-Bench, Eyeriss, simulated by its authors"
     )
-    prov.add(
-        "eyeriss",
-        "npu_pool_as_conv",
-        f"fitted (a choice): fitting-split MAPE {npu.report.stats['mape_pct']:.1f} % with "
-        f"{str(best).lower()} against {other:.1f} % with {str(not best).lower()}, same data and "
-        f"fit as npu_eff_mac",
-    )
+    prov.add("eyeriss", "npu_pool_as_conv", why)
     an, y = analyses("Eyeriss energy")
     npu_e = fit.fit_npu_energy(an, y, eye, eye_const)
     print("\n".join(npu_e.report.lines()))
