@@ -19,7 +19,9 @@ spread ((max - min) / median) and the loaded/idle ratio of the medians:
 - ``ref1_p50``, ``ref1_min``: median and minimum wall time of the same model timed with one
   thread (``reference_threads=1``) in the same child.
 
-Usage: ``python bench/stability.py [--repeats 5] [--time-cap 3] [--threads 4] [--json F]``.
+Usage: ``python bench/stability.py [--repeats 5] [--time-cap 3] [--threads 4] [--json F]
+[--model PATH ... --target ID]``: ``--model`` times other models (the example's int8
+MobileNet, say) on ``--target`` instead of the three light ones on cortex-a72.
 The load averages before each phase are printed because the host may be shared.
 
 ``python bench/stability.py --estimators F [F ...]`` reads the runs ``--json F`` wrote and
@@ -46,25 +48,28 @@ import onnx
 
 from pytest_edgegate.runner import RunResult, RunSpec, run_model
 
-MODELS = ("squeezenet", "resnet50", "inception_v1")
 TARGET = "cortex-a72"
-_GATE: dict[str, tuple] = {}
-
-
-def gate_inputs(name: str) -> tuple:
-    """The analysis and cost-model estimate the gate would use for ``name`` on TARGET."""
-    if name not in _GATE:
-        from pytest_edgegate.analysis import analyze, load_model
-        from pytest_edgegate.costmodel import estimate
-        from pytest_edgegate.profiles import load_catalogue
-
-        analysis = analyze(load_model(light_model(name)))
-        _GATE[name] = (analysis, estimate(analysis, load_catalogue().get(TARGET)))
-    return _GATE[name]
+_GATE: dict[tuple[str, str], tuple] = {}
 
 
 def light_model(name: str) -> str:
     return str(Path(onnx.__file__).parent / "backend/test/data/light" / f"light_{name}.onnx")
+
+
+#: Label -> model file; ``--model PATH`` replaces them (the label is the file's stem).
+MODELS = {name: light_model(name) for name in ("squeezenet", "resnet50", "inception_v1")}
+
+
+def gate_inputs(path: str, target: str = TARGET) -> tuple:
+    """The analysis and cost-model estimate the gate would use for ``path`` on ``target``."""
+    if (path, target) not in _GATE:
+        from pytest_edgegate.analysis import analyze, load_model
+        from pytest_edgegate.costmodel import estimate
+        from pytest_edgegate.profiles import load_catalogue
+
+        analysis = analyze(load_model(path))
+        _GATE[path, target] = (analysis, estimate(analysis, load_catalogue().get(target)))
+    return _GATE[path, target]
 
 
 FIGURES = ("device", "device_ci%", "host_p50", "cpu_p50", "p50/calib", "ref1_p50", "ref1_min")
@@ -96,22 +101,27 @@ def busy_process() -> subprocess.Popen:
 
 
 def run_phase(
-    label: str, repeats: int, time_cap: float, threads: int, calibration_s: float = 1.0
+    label: str,
+    repeats: int,
+    time_cap: float,
+    threads: int,
+    calibration_s: float = 1.0,
+    target: str = TARGET,
 ) -> dict[str, list[dict]]:
     print(f"# {label}: load average {os.getloadavg()}", flush=True)
     out: dict[str, list[dict]] = {m: [] for m in MODELS}
     for i in range(repeats):
-        for name in MODELS:
+        for name, path in MODELS.items():
             from pytest_edgegate.translate import host_work
 
             spec = RunSpec(
-                light_model(name),
+                path,
                 threads=threads,
                 memory_limit_mb=None,
-                target_id=TARGET,
+                target_id=target,
                 time_cap_s=time_cap,
                 paired_time_s=time_cap,
-                work=host_work(gate_inputs(name)[0]),
+                work=host_work(gate_inputs(path, target)[0]),
                 reference_threads=1,
                 calibration_time_s=calibration_s,
                 label=name,
@@ -140,7 +150,7 @@ def summary(idle: dict, loaded: dict) -> None:
     header = f"{'model':13s} {'figure':10s} {'idle median':>12s} {'spread':>7s} "
     header += f"{'loaded median':>14s} {'spread':>7s} {'loaded/idle':>11s}"
     print(header)
-    for name in MODELS:
+    for name in idle:
         per = {}
         for phase, runs in (("idle", idle[name]), ("loaded", loaded[name])):
             per[phase] = [figures(RunResult.from_dict(r)) for r in runs]
@@ -159,7 +169,7 @@ def summary(idle: dict, loaded: dict) -> None:
                 f"{lm / im:11.3f}"
             )
     print("\nDoes each run's 95 % interval of the device latency hold the median of its phase?")
-    for name in MODELS:
+    for name in idle:
         cells = []
         for phase, runs in (("idle", idle[name]), ("loaded", loaded[name])):
             found = [interval(RunResult.from_dict(r)) for r in runs]
@@ -173,7 +183,7 @@ def interval(result: RunResult) -> tuple[float, tuple[float, float]]:
     """The device latency of one run and its ~95 % interval."""
     from pytest_edgegate.translate import translate
 
-    analysis, estimate = gate_inputs(result.label)
+    analysis, estimate = gate_inputs(result.model_path, result.target_id)
     device, how = translate(analysis, estimate, result)
     lo, hi = how.get("device_ci_ms") or (device, device)
     return device, (lo, hi)
@@ -201,7 +211,7 @@ def estimates(result: dict, name: str) -> dict[str, float]:
     from pytest_edgegate.translate import host_work
 
     paired = result["paired"]
-    work = host_work(gate_inputs(name)[0])
+    work = host_work(gate_inputs(result["model_path"], result["target_id"])[0])
     references = paired.get("references") or {}
     alone = [
         ratio_estimate(paired | {"references": {ref: ref_work}}, work)["ratio"]
@@ -229,7 +239,7 @@ def compare_estimators(paths: list[str]) -> None:
         print(f"# {path}")
         print(f"{'model':13s} {'estimator':17s} {'idle spread':>11s} {'loaded spread':>13s} "
               f"{'loaded/idle':>11s}")  # fmt: skip
-        for name in MODELS:
+        for name in data["idle"]:
             per = {ph: [estimates(r, name) for r in data[ph][name]] for ph in ("idle", "loaded")}
             for key in ESTIMATORS:
                 cells = []
@@ -260,19 +270,28 @@ def main() -> int:
     parser.add_argument(
         "--calibration-time", type=float, default=1.0, help="seconds of calibration kernels"
     )
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="PATH",
+        help="an ONNX model instead of the three light ones (repeatable; label = file stem)",
+    )
+    parser.add_argument("--target", default=TARGET, help=f"the emulated device ({TARGET})")
     args = parser.parse_args()
     if args.estimators:
         compare_estimators(args.estimators)
         return 0
-    print(f"# host: {os.cpu_count()} cores; threads={args.threads} requested")
+    if args.model:
+        MODELS.clear()
+        MODELS.update({Path(p).stem: str(Path(p).resolve()) for p in args.model})
+    print(f"# host: {os.cpu_count()} cores; threads={args.threads} requested; {args.target}")
     start = time.time()
-    idle = run_phase("idle", args.repeats, args.time_cap, args.threads, args.calibration_time)
+    phase = (args.repeats, args.time_cap, args.threads, args.calibration_time, args.target)
+    idle = run_phase("idle", *phase)
     busy = busy_process()
     try:
         time.sleep(1.0)
-        loaded = run_phase(
-            "loaded", args.repeats, args.time_cap, args.threads, args.calibration_time
-        )
+        loaded = run_phase("loaded", *phase)
     finally:
         busy.kill()
         busy.wait()
