@@ -332,15 +332,17 @@ def _checker_copy(proto: ModelProto) -> ModelProto:
     return copy
 
 
-def _iter_all_nodes(graph: GraphProto):
+def iter_graphs(graph: GraphProto) -> Iterator[GraphProto]:
+    """``graph``, then each subgraph of its nodes (``If``/``Loop``/``Scan`` bodies) in node
+    order, depth first: every graph whose nodes, initializers or values a walk must see."""
+    yield graph
     for node in graph.node:
-        yield node
         for attr in node.attribute:
             if attr.type == AttributeProto.GRAPH:
-                yield from _iter_all_nodes(attr.g)
+                yield from iter_graphs(attr.g)
             elif attr.type == AttributeProto.GRAPHS:
                 for g in attr.graphs:
-                    yield from _iter_all_nodes(g)
+                    yield from iter_graphs(g)
 
 
 def _relaxed_copy(proto: ModelProto) -> tuple[ModelProto | None, list[str]]:
@@ -358,7 +360,7 @@ def _relaxed_copy(proto: ModelProto) -> tuple[ModelProto | None, list[str]]:
     if copy.ir_version > onnx.IR_VERSION:
         notes.append(f"IR version {copy.ir_version} newer than onnx {onnx.__version__} knows")
         copy.ir_version = onnx.IR_VERSION
-    ml_nodes = [n for n in _iter_all_nodes(copy.graph) if n.domain == _ML_DOMAIN]
+    ml_nodes = [n for g in iter_graphs(copy.graph) for n in g.node if n.domain == _ML_DOMAIN]
     for function in copy.functions:
         ml_nodes.extend(n for n in function.node if n.domain == _ML_DOMAIN)
     if ml_nodes:

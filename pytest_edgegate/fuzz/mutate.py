@@ -30,6 +30,8 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
+from pytest_edgegate.analysis.loader import iter_graphs
+
 #: Dimension values a hostile or broken model may hold.
 BAD_DIMS = (0, -1, -7, -(2**63), 2**31, 2**40, 2**62, 2**63 - 1, 10**6)
 #: Hostile text for names, metadata and file names; ``{id}`` becomes the case id so that
@@ -164,20 +166,9 @@ def oversize(ctx: Context) -> str:
 # --------------------------------------------------------------------------- proto helpers
 
 
-def _all_graphs(graph: onnx.GraphProto):
-    yield graph
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.type == AttributeProto.GRAPH:
-                yield from _all_graphs(attr.g)
-            elif attr.type == AttributeProto.GRAPHS:
-                for g in attr.graphs:
-                    yield from _all_graphs(g)
-
-
 def _value_infos(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     out = []
-    for g in _all_graphs(model.graph):
+    for g in iter_graphs(model.graph):
         out.extend(g.input)
         out.extend(g.output)
         out.extend(g.value_info)
@@ -185,7 +176,7 @@ def _value_infos(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
 
 
 def _nodes(model: onnx.ModelProto) -> list[onnx.NodeProto]:
-    nodes = [n for g in _all_graphs(model.graph) for n in g.node]
+    nodes = [n for g in iter_graphs(model.graph) for n in g.node]
     for fn in model.functions:
         nodes.extend(fn.node)
     return nodes
@@ -220,7 +211,7 @@ def shape_wrong(ctx: Context) -> str:
 
 def initializer_dims(ctx: Context) -> str:
     model = ctx.proto()
-    inits = [t for g in _all_graphs(model.graph) for t in g.initializer]
+    inits = [t for g in iter_graphs(model.graph) for t in g.initializer]
     if not inits:
         return shape_wrong(ctx)
     tensor = ctx.rng.choice(inits)
@@ -352,19 +343,16 @@ def runaway(ctx: Context) -> str:
         one = numpy_helper.from_array(np.ones((1, 1), np.float32), f"{big}_one")
         graph.initializer.append(one)
         graph.node.append(helper.make_node("Expand", [one.name, shape.name], [big]))
-        graph.output.append(helper.make_tensor_value_info(big, TensorProto.FLOAT, None))
     elif what == "constant-of-shape":
         shape = numpy_helper.from_array(np.array([size], np.int64), f"{big}_shape")
         graph.initializer.append(shape)
         graph.node.append(helper.make_node("ConstantOfShape", [shape.name], [big]))
-        graph.output.append(helper.make_tensor_value_info(big, TensorProto.FLOAT, None))
     elif what == "tile":
         reps = numpy_helper.from_array(np.array([size], np.int64), f"{big}_reps")
         graph.initializer.append(reps)
         src = numpy_helper.from_array(np.ones(16, np.float32), f"{big}_src")
         graph.initializer.append(src)
         graph.node.append(helper.make_node("Tile", [src.name, reps.name], [big]))
-        graph.output.append(helper.make_tensor_value_info(big, TensorProto.FLOAT, None))
     elif what == "loop":
         body = helper.make_graph(
             [helper.make_node("Identity", ["c"], ["c_out"])],
@@ -385,6 +373,7 @@ def runaway(ctx: Context) -> str:
         one = numpy_helper.from_array(np.array(1.0, np.float32), f"{big}_delta")
         graph.initializer.extend([zero, limit, one])
         graph.node.append(helper.make_node("Range", [zero.name, limit.name, one.name], [big]))
+    if what != "loop":  # the others make one huge tensor: ask for it as an output
         graph.output.append(helper.make_tensor_value_info(big, TensorProto.FLOAT, None))
     ctx.save(model)
     return f"runaway allocation ({what}, {size:,} elements)"
@@ -395,7 +384,7 @@ def element_type(ctx: Context) -> str:
     value = ctx.rng.choice(_value_infos(model))
     new = ctx.rng.choice([0, 8, 16, 23, 999, -3, 2**31 - 1])
     value.type.tensor_type.elem_type = new
-    inits = [t for g in _all_graphs(model.graph) for t in g.initializer]
+    inits = [t for g in iter_graphs(model.graph) for t in g.initializer]
     if inits and ctx.rng.random() < 0.5:
         ctx.rng.choice(inits).data_type = ctx.rng.choice([0, 8, 999, TensorProto.INT64])
     ctx.save(model)
