@@ -52,6 +52,12 @@ DISPATCH_WIDTH = 16
 DISPATCH_NODES = 256
 
 
+def work_units(flops: int, bytes_moved: int, nodes: int) -> dict[str, int]:
+    """A kernel's work in every unit a speed can be expressed in (the units of
+    :data:`.paired.KERNELS`): one ``run`` call of ``nodes`` nodes."""
+    return {"flops": flops, "bytes": bytes_moved, "nodes": nodes, "calls": 1}
+
+
 @dataclass(frozen=True)
 class CalibrationKernel:
     """One kernel's timing and the speed it implies (``gflops`` or ``gbps``; the other 0).
@@ -75,7 +81,7 @@ class CalibrationKernel:
 
     def units(self) -> dict[str, int]:
         """The kernel's work in every unit a speed can be expressed in."""
-        return {"flops": self.flops, "bytes": self.bytes_moved, "nodes": self.nodes, "calls": 1}
+        return work_units(self.flops, self.bytes_moved, self.nodes)
 
     def to_dict(self) -> dict:
         return {

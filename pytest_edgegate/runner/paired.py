@@ -252,7 +252,7 @@ def paired_rounds(
 
     ``run_model`` must already use ``PAIRED_THREADS`` threads and be warm.
     """
-    from pytest_edgegate.runner.calibration import kernel_models, reference_networks
+    from pytest_edgegate.runner.calibration import kernel_models, reference_networks, work_units
     from pytest_edgegate.runner.session import create_session
 
     networks = reference_networks() if references else []
@@ -267,7 +267,7 @@ def paired_rounds(
         session = create_session(model, PAIRED_THREADS)
         session.run(None, feeds)  # warm-up
         kernels.append((name, session, feeds))
-        kernel_work[name] = {"flops": flops, "bytes": nbytes, "nodes": nodes, "calls": 1}
+        kernel_work[name] = work_units(flops, nbytes, nodes)
     for name, model, feeds, _work in networks:
         session = create_session(model, PAIRED_THREADS)
         session.run(None, feeds)  # warm-up
