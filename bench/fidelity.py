@@ -13,10 +13,10 @@ and Kendall's tau, next to the issue's target; then the same table for the op-co
 (least squares of the value on the count of each cell operation plus an intercept, fitted on
 the fitting split of the same rows).
 
-Rows, graphs and views are those of :mod:`pytest_edgegate.calibration.columns` (the same the
+Rows, graphs and views are those of :mod:`bench.fitting.columns` (the same the
 constants were fitted with); each estimate runs at the thread count the column was measured
 at, which is the profile's ``[costmodel] threads``.  One network is built and analysed per
-distinct cell structure (:mod:`pytest_edgegate.calibration.networks`), about a thousand in
+distinct cell structure (:mod:`bench.fitting.networks`), about a thousand in
 all; the run takes well under a minute with two workers.
 """
 
@@ -28,12 +28,16 @@ import math
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from pytest_edgegate.calibration import columns as cols
-from pytest_edgegate.calibration import explore, hwnas
-from pytest_edgegate.calibration.networks import NetworkSet
+# Run as `python bench/NAME.py`: the repository root on the path makes `bench.*` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.fitting import columns as cols
+from bench.fitting import explore, hwnas
+from bench.fitting.networks import NetworkSet
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue
 

@@ -13,8 +13,8 @@ digits, and the energy and NPU fits use the rounded latency constants, so the sh
 files are exactly what was fitted on).  Nothing is timed here; the one host measurement
 (ONNX Runtime's thread scaling) is recorded below from ``bench/thread_scaling.py``.
 
-What is fitted on what (rows, graphs and views: :mod:`pytest_edgegate.calibration.columns`;
-the fitting: :mod:`pytest_edgegate.calibration.fit`), always on the fitting split
+What is fitted on what (rows, graphs and views: :mod:`bench.fitting.columns`;
+the fitting: :mod:`pytest_edgegate.calibrate.fit`), always on the fitting split
 (``arch_idx % 5 != 0``):
 
 * ``cortex-a76``: CPU latency constants on the Pi 5 ONNX Runtime latency (1 thread), then
@@ -45,9 +45,13 @@ from typing import Any
 
 import numpy as np
 
-from pytest_edgegate.calibration import columns as cols
-from pytest_edgegate.calibration import fit, hwnas
-from pytest_edgegate.calibration.user import toml_value
+# Run as `python bench/NAME.py`: the repository root on the path makes `bench.*` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.fitting import columns as cols
+from bench.fitting import hwnas
+from pytest_edgegate.calibrate import fit
+from pytest_edgegate.calibrate.board import toml_value
 from pytest_edgegate.profiles import DeviceProfile, load_catalogue
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "pytest_edgegate" / "profiles" / "data"
@@ -126,11 +130,11 @@ class Provenance:
         where = (
             f"../shared/data/hwnas/{hwnas.NB201_FILE} column {col.column} ({what}), fitting "
             f"split arch_idx % 5 != 0, "
-            f"{n_fit} networks rebuilt by pytest_edgegate.calibration.nb201 as "
+            f"{n_fit} networks rebuilt by pytest_edgegate.translation.nb201 as "
             f"'{col.variant.name}'"
             + (" compared with each row's rep_arch_idx network" if col.representative else "")
             + (f", analysed in the {col.view} view" if col.view else "")
-            + f"; NNLS in relative error (pytest_edgegate.calibration.fit); fitting-split MAPE "
+            + f"; NNLS in relative error (pytest_edgegate.calibrate.fit); fitting-split MAPE "
             f"{s['mape_pct']:.1f} %, {s['within_10_pct']:.1f} % within +-10 %; {self.date}; "
             f"{COMMAND}"
         )

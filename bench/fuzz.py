@@ -11,7 +11,7 @@ escape, an injection or an unclear message.
     python bench/fuzz.py --cases 2000 --seed 1 [--jobs 2] [--strace] [--json out.json]
 
 ``--case ID`` re-runs single cases of the same seed (their sandboxes are kept, for a look).
-See ``pytest_edgegate/fuzz/`` for what is mutated and how outcomes are decided.
+See ``bench/fuzzing/`` for what is mutated and how outcomes are decided.
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-from pytest_edgegate.fuzz import FuzzConfig, plan, run_cases
-from pytest_edgegate.fuzz.session import as_json, summarize_bad
+# Run as `python bench/NAME.py`: the repository root on the path makes `bench.*` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.fuzzing import FuzzConfig, plan, run_cases
+from bench.fuzzing.runner import as_json, summarize_bad
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,17 +36,22 @@ import argparse
 import itertools
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from pytest_edgegate.calibration.columns import ORT_CIFAR100
-from pytest_edgegate.calibration.nb201 import CELL_OPS, build_nb201, output_depends_on_input
-from pytest_edgegate.calibration.networks import analyse_arch
+# Run as `python bench/NAME.py`: the repository root on the path makes `bench.*` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.fitting.columns import ORT_CIFAR100
+from bench.fitting.nb201_cells import output_depends_on_input
+from bench.fitting.networks import analyse_arch
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue
+from pytest_edgegate.translation.nb201 import CELL_OPS, build_nb201
 
 
 def _load() -> str:

@@ -1,7 +1,7 @@
 """How close is the *measured* (host-translated) device latency to a real device?  (A benchmark.)
 
 ``--edge-latency=measured`` reports the cortex-a76 (Raspberry Pi 5) latency of a model as its
-cost-model estimate scaled by what this host measured (:mod:`pytest_edgegate.translate`).
+cost-model estimate scaled by what this host measured (:mod:`pytest_edgegate.translation.device`).
 HW-NAS-Bench-360 measured ONNX Runtime on a Pi 5 with one thread for every NAS-Bench-201
 network, so the translation can be checked against the real device: a seeded sample of
 ``--networks`` networks from the reporting split of that column (never used to fit the
@@ -24,17 +24,21 @@ import argparse
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import onnx
 
-from pytest_edgegate.calibration import columns as cols
-from pytest_edgegate.calibration.nb201 import build_nb201
-from pytest_edgegate.calibration.networks import analyse_arch
+# Run as `python bench/NAME.py`: the repository root on the path makes `bench.*` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.fitting import columns as cols
+from bench.fitting.networks import analyse_arch
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue
 from pytest_edgegate.runner import RunSpec, run_model
-from pytest_edgegate.translate import host_work, translate
+from pytest_edgegate.translation.device import host_work, translate
+from pytest_edgegate.translation.nb201 import build_nb201
 
 COLUMN = "Pi 5 ORT latency"
 

@@ -207,6 +207,17 @@ class Availability:
     reason: str = ""
 
 
+def item_budget(node: Any) -> Budget:
+    """The merged budget of a pytest node: every ``edge_budget`` mark from the module (or
+    class) inwards, the closest definition of each keyword winning; raises BudgetError on
+    misuse.  ``node`` is anything with pytest's ``listchain()``."""
+    levels = []
+    for level in reversed(node.listchain()):
+        marks = [m for m in getattr(level, "own_markers", []) if m.name == "edge_budget"]
+        levels.append([parse_marker(m.args, m.kwargs) for m in marks])
+    return merge(levels)
+
+
 def judge(limit: Limit, got: Availability | None, what: str = "") -> Verdict:
     """Judge one limit.  A missing metric fails: a budget never passes silently."""
     if got is None or got.value is None:

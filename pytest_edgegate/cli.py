@@ -182,10 +182,10 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     """Render and gate a results document after the fact; exit 1 on a failure or regression."""
-    from pytest_edgegate import baseline as baseline_mod
+    from pytest_edgegate.baseline import store as baseline_mod
+    from pytest_edgegate.baseline.gate import compare, regressions
+    from pytest_edgegate.baseline.regression import parse_thresholds
     from pytest_edgegate.costmodel import COSTMODEL_VERSION
-    from pytest_edgegate.gate import compare, regressions
-    from pytest_edgegate.regression import parse_thresholds
     from pytest_edgegate.report.document import build
     from pytest_edgegate.report.github import in_actions, write_step_summary
     from pytest_edgegate.report.jsonio import write_json
@@ -258,7 +258,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     import datetime as dt
     import shlex
 
-    from pytest_edgegate.calibration import user
+    from pytest_edgegate.calibrate import board as user
     from pytest_edgegate.profiles import load_catalogue
 
     output = Path(args.output)

@@ -17,12 +17,12 @@ from pytest_edgegate.logsafe import log_safe
 
 if TYPE_CHECKING:
     from pytest_edgegate.handle import EdgeHandle
-    from pytest_edgegate.models import ModelCache, ModelHandle
+    from pytest_edgegate.model_cache import ModelCache, ModelHandle
     from pytest_edgegate.profiles import DeviceProfile
 
 
 def _cache(config: pytest.Config) -> ModelCache:
-    from pytest_edgegate.models import ModelCache
+    from pytest_edgegate.model_cache import ModelCache
 
     if CACHE_KEY not in config.stash:
         settings = config.stash[SETTINGS_KEY]
@@ -65,8 +65,8 @@ def edge_model(request: pytest.FixtureRequest):
 @pytest.fixture
 def edge(request: pytest.FixtureRequest, edge_target: DeviceProfile) -> EdgeHandle:
     """The per-test handle: ``edge.evaluate(model, input_shapes=None, ...)``."""
+    from pytest_edgegate.budgets import item_budget
     from pytest_edgegate.handle import EdgeHandle
-    from pytest_edgegate.plugin import item_budget
 
     node = request.node
     try:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from pytest_edgegate.budgets import Availability, Budget, judge
+from pytest_edgegate.edge_result import EdgeResult
 from pytest_edgegate.errors import EdgeGateError
 from pytest_edgegate.evaluation import (
     accuracy_metrics,
@@ -25,9 +26,8 @@ from pytest_edgegate.evaluation import (
     static_metrics,
 )
 from pytest_edgegate.logsafe import log_safe
-from pytest_edgegate.models import ModelCache, ModelHandle
+from pytest_edgegate.model_cache import ModelCache, ModelHandle
 from pytest_edgegate.profiles.model import DeviceProfile
-from pytest_edgegate.results import EdgeResult
 from pytest_edgegate.settings import Settings
 
 
@@ -180,7 +180,7 @@ class EdgeHandle:
         import tempfile
 
         from pytest_edgegate.analysis import analyze, load_model
-        from pytest_edgegate.gitbase import file_at
+        from pytest_edgegate.baseline.gitref import file_at
 
         ref = self.settings.baseline.removeprefix("git:")
         info: dict[str, Any] = {"ref": ref, "found": False}
@@ -228,7 +228,7 @@ class EdgeHandle:
         candidate = handle.path if handle.path is not None else handle.loaded.proto
         dataset = accuracy["dataset"]
         if isinstance(dataset, (str, os.PathLike)):
-            from pytest_edgegate.models import resolve_path
+            from pytest_edgegate.model_cache import resolve_path
 
             dataset = str(resolve_path(dataset, self._bases))
         spec = AccuracySpec(

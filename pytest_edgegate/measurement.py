@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_edgegate.budgets import Availability, Budget
-from pytest_edgegate.models import ModelHandle
+from pytest_edgegate.model_cache import ModelHandle
 from pytest_edgegate.profiles.model import DeviceProfile
 from pytest_edgegate.settings import Settings
 
@@ -76,7 +76,7 @@ def measure_model(
 ) -> Measured:
     """Run the model in a capped child; raise ``RunError`` when the run itself fails."""
     from pytest_edgegate.runner import RunSpec, run_model
-    from pytest_edgegate.translate import host_work, translate
+    from pytest_edgegate.translation.device import host_work, translate
 
     analysis = handle.analysis
     static_mb = analysis.static_peak_memory_bytes / 1e6

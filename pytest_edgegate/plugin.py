@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Generator
-from typing import Any
 
 import pytest
 
 from pytest_edgegate import settings as settings_mod
-from pytest_edgegate.budgets import MARKER_DOC, Budget, merge, parse_marker
+from pytest_edgegate.budgets import MARKER_DOC, item_budget
 from pytest_edgegate.errors import BudgetError, EdgeGateError, ProfileError, SettingsError
 from pytest_edgegate.fixtures import edge, edge_model, edge_target  # noqa: F401  (fixtures)
 from pytest_edgegate.keys import CATALOGUE_KEY, HANDLE_KEY, SETTINGS_KEY, USER_PROPERTY
@@ -100,7 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = _resolve_settings(config)
     config.stash[SETTINGS_KEY] = settings
     if settings.baseline and settings.baseline.startswith("git:"):
-        from pytest_edgegate.gitbase import check_ref
+        from pytest_edgegate.baseline.gitref import check_ref
 
         try:
             check_ref(settings.baseline.removeprefix("git:"), config.invocation_params.dir)
@@ -114,7 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         config.stash[CATALOGUE_KEY] = catalogue
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
-        from pytest_edgegate.session import EdgeSession
+        from pytest_edgegate.collector import EdgeSession
 
         config.pluginmanager.register(EdgeSession(config), SESSION_PLUGIN)
 
@@ -123,15 +122,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     plugin = config.pluginmanager.get_plugin(SESSION_PLUGIN)
     if plugin is not None:
         config.pluginmanager.unregister(plugin, SESSION_PLUGIN)
-
-
-def item_budget(node: Any) -> Budget:
-    """Parse every ``edge_budget`` mark from the node outwards; raise BudgetError on misuse."""
-    levels = []
-    for level in reversed(node.listchain()):
-        marks = [m for m in getattr(level, "own_markers", []) if m.name == "edge_budget"]
-        levels.append([parse_marker(m.args, m.kwargs) for m in marks])
-    return merge(levels)
 
 
 def _is_edge_test(metafunc: pytest.Metafunc) -> bool:

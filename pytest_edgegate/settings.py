@@ -262,7 +262,7 @@ def resolve(
 def _regression(value: str | None) -> dict[str, Any] | None:
     if not value:
         return None
-    from pytest_edgegate.regression import parse_thresholds
+    from pytest_edgegate.baseline.regression import parse_thresholds
 
     return parse_thresholds(value, "--edge-regression / ini key edge_regression")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from tabulate import tabulate
 
+from pytest_edgegate.edge_result import EdgeResult
 from pytest_edgegate.metrics import finite_or_none
-from pytest_edgegate.results import EdgeResult
 
 #: Columns shown when present in any result, in this order.
 COLUMNS = (

@@ -17,9 +17,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from bench.fitting.networks import quantized_view
 from pytest_edgegate.analysis import analyze
-from pytest_edgegate.calibration import fit, user
-from pytest_edgegate.calibration.networks import quantized_view
+from pytest_edgegate.calibrate import board as user
+from pytest_edgegate.calibrate import fit
 from pytest_edgegate.cli import main
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue

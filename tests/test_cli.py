@@ -81,7 +81,7 @@ def _doc(target: str, size: float) -> dict:
 def test_merge_and_report_gate_after_the_fact(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pytest_edgegate import baseline
+    from pytest_edgegate.baseline import store as baseline
     from pytest_edgegate.report.jsonio import write_json
 
     write_json(tmp_path / "a.json", _doc("cortex-a72", 1.0))

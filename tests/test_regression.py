@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_edgegate import baseline
+from pytest_edgegate.baseline import store as baseline
+from pytest_edgegate.baseline.regression import Threshold, compare_entry, not_run, parse_thresholds
 from pytest_edgegate.errors import SettingsError
-from pytest_edgegate.regression import Threshold, compare_entry, not_run, parse_thresholds
 from pytest_edgegate.report import github
 from pytest_edgegate.report.jsonio import dumps, write_atomic
 

@@ -82,7 +82,7 @@ def time_model(model: Path, threads: int, runs: int, warmup: int) -> float:
 def stand_in(models: list[Path], threads: int) -> list[float]:
     """What :data:`STAND_IN_BOARD` would measure: its estimates with seeded +-3 % noise."""
     from pytest_edgegate.analysis import analyze, load_model
-    from pytest_edgegate.calibration.fit import with_constants
+    from pytest_edgegate.calibrate.fit import with_constants
     from pytest_edgegate.costmodel import estimate
     from pytest_edgegate.profiles import load_catalogue
 

@@ -7,7 +7,7 @@ cap on its own, as it would on the device.  It answers the parent's requests ove
 - ``open``: import onnxruntime, measure the runtime's own footprint with a one-node probe
   session, cap ``RLIMIT_DATA`` at that footprint plus ``memory_limit_mb`` (the runner's
   method and reasons: :mod:`pytest_edgegate.runner.memory`), create the session with the
-  runner's options (:mod:`pytest_edgegate.runner.session`);
+  runner's options (:mod:`pytest_edgegate.runner.ort_session`);
 - ``run``: run one batch, reply with the selected output;
 - ``diagnose``: free the session, lift the cap (the exposed intermediate tensors are
   instrumentation, not the model's memory on the device), load the model again with the
@@ -85,7 +85,7 @@ class ModelHost:
 
     def open(self, header: dict[str, Any], _arrays: dict) -> tuple[dict, dict]:
         from pytest_edgegate.runner import memory
-        from pytest_edgegate.runner.session import create_session
+        from pytest_edgegate.runner.ort_session import create_session
 
         self.model_path = header["model_path"]
         self.output = header["output"]
@@ -122,7 +122,7 @@ class ModelHost:
         from onnx import numpy_helper
 
         from pytest_edgegate.runner import memory
-        from pytest_edgegate.runner.session import create_session
+        from pytest_edgegate.runner.ort_session import create_session
 
         self.session = None
         gc.collect()

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from pytest_edgegate.accuracy.errors import AccuracyError
-from pytest_edgegate.accuracy.models import TensorSig
+from pytest_edgegate.accuracy.accuracy_error import AccuracyError
+from pytest_edgegate.accuracy.pair import TensorSig
 
 
 def check_regular_file(path: str) -> None:

@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pytest_edgegate.accuracy.accuracy_error import AccuracyError
+from pytest_edgegate.accuracy.accuracy_result import AccuracyResult
 from pytest_edgegate.accuracy.dataset import Chunk, DataSource, rechunk
-from pytest_edgegate.accuracy.errors import AccuracyError
 from pytest_edgegate.accuracy.fidelity import FidelityAccumulator, PowerAccumulator
 from pytest_edgegate.accuracy.layers import (
     LayerMap,
@@ -39,14 +40,13 @@ from pytest_edgegate.accuracy.layers import (
     worst_layers,
 )
 from pytest_edgegate.accuracy.metrics import MetricAccumulator, resolve_metric
-from pytest_edgegate.accuracy.models import (
+from pytest_edgegate.accuracy.pair import (
     ModelInfo,
     check_inputs_usable,
     check_pair,
     open_model,
     plan_batch,
 )
-from pytest_edgegate.accuracy.result import AccuracyResult
 from pytest_edgegate.accuracy.spec import AccuracySpec
 from pytest_edgegate.accuracy.worker import Worker
 

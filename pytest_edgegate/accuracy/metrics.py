@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_edgegate.accuracy.errors import AccuracyError
+from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 
 _TOPK = re.compile(r"^top(?:k:)?(\d+)$")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_edgegate.accuracy.errors import AccuracyError
+from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 from pytest_edgegate.runner.spec import is_positive
 
 #: Samples per batch for a model whose batch dimension is dynamic, when ``batch_size`` is

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 from pytest_edgegate.accuracy.channel import Channel, ChannelClosed
-from pytest_edgegate.accuracy.errors import AccuracyError
 
 #: Seconds to wait for a child to exit after ``close`` (or after its pipe ended).
 EXIT_GRACE_S = 5.0

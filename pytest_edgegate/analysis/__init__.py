@@ -31,6 +31,6 @@ from __future__ import annotations
 
 from .analyze import analyze
 from .loader import load_model
-from .model import LoadedModel, ModelAnalysis, NodeStats, TensorInfo
+from .records import LoadedModel, ModelAnalysis, NodeStats, TensorInfo
 
 __all__ = ["LoadedModel", "ModelAnalysis", "NodeStats", "TensorInfo", "analyze", "load_model"]

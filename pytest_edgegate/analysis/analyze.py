@@ -17,8 +17,8 @@ from .dtypes import QUANTIZED_TYPES, dtype_name, nbytes
 from .graph import GraphView, NodeRec, build_view, op_names
 from .liveness import peak_activation_bytes
 from .loader import read_external_tensor
-from .model import LoadedModel, ModelAnalysis, NodeStats, TensorInfo
-from .params import count_params
+from .param_count import count_params
+from .records import LoadedModel, ModelAnalysis, NodeStats, TensorInfo
 from .shape_rules import complete_types, loop_trip_count, scan_iterations
 from .shapes import (
     NON_TENSOR,

@@ -30,7 +30,7 @@ from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 from ..errors import ModelError
 from .dtypes import nbytes
-from .model import LoadedModel
+from .records import LoadedModel
 
 _ML_DOMAIN = "ai.onnx.ml"
 _UNCHECKED_ML_DOMAIN = "edgegate.unchecked.ai.onnx.ml"

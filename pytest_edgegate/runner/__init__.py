@@ -21,9 +21,9 @@ import it lazily, when a run is needed.
 
 from __future__ import annotations
 
-from pytest_edgegate.runner.errors import RunError
 from pytest_edgegate.runner.launch import run_model
-from pytest_edgegate.runner.result import RunResult
+from pytest_edgegate.runner.run_error import RunError
+from pytest_edgegate.runner.run_result import RunResult
 from pytest_edgegate.runner.spec import RunSpec
 
 __all__ = ["RunError", "RunResult", "RunSpec", "run_model"]

@@ -14,7 +14,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_edgegate.runner.errors import RunError
+from pytest_edgegate.runner.run_error import RunError
 from pytest_edgegate.runner.spec import RunSpec
 
 #: Longest onnxruntime message quoted in a RunError, in characters.

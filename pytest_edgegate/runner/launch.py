@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from pytest_edgegate.runner.classify import Outcome, to_error
-from pytest_edgegate.runner.errors import RunError
-from pytest_edgegate.runner.result import RunResult
+from pytest_edgegate.runner.run_error import RunError
+from pytest_edgegate.runner.run_result import RunResult
 from pytest_edgegate.runner.signature import read_signature, resolve_feeds
 from pytest_edgegate.runner.spec import RunSpec
 

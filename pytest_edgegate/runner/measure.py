@@ -156,7 +156,7 @@ class Measurement:
         import numpy as np
 
         from pytest_edgegate.runner import memory
-        from pytest_edgegate.runner.session import create_session
+        from pytest_edgegate.runner.ort_session import create_session
 
         probe = create_session(_probe_model(), self.threads)
         probe.run(None, {"x": np.ones(1, np.float32)})
@@ -186,7 +186,7 @@ class Measurement:
         import numpy as np
 
         from pytest_edgegate.runner.feeds import FeedSpec, digest, random_feeds
-        from pytest_edgegate.runner.result import InputsRecord
+        from pytest_edgegate.runner.run_result import InputsRecord
 
         feeds_spec = [FeedSpec.from_dict(f) for f in self.spec["feeds"]]
         inputs = self.spec["inputs"]
@@ -212,8 +212,8 @@ class Measurement:
 
     def profile(self, feeds: dict):
         """Phase 5: onnxruntime's per-node profile of one warm run, or ``None``."""
+        from pytest_edgegate.runner.ort_session import create_session
         from pytest_edgegate.runner.profiling import read_profile
-        from pytest_edgegate.runner.session import create_session
 
         self.progress("profile-session")
         try:
@@ -234,8 +234,8 @@ class Measurement:
 
     def reference(self, feeds: dict):
         """Phase 6: the model timed with ``reference_threads`` threads, or ``None``."""
-        from pytest_edgegate.runner.result import ReferenceTiming
-        from pytest_edgegate.runner.session import create_session
+        from pytest_edgegate.runner.ort_session import create_session
+        from pytest_edgegate.runner.run_result import ReferenceTiming
 
         threads = int(self.spec["reference_threads"])
         self.progress("reference-session")
@@ -261,8 +261,8 @@ class Measurement:
         The model gets a one-thread session of its own, created outside the lock (creation
         is static work); only the rounds hold it.
         """
+        from pytest_edgegate.runner.ort_session import create_session
         from pytest_edgegate.runner.paired import PAIRED_THREADS, paired_rounds
-        from pytest_edgegate.runner.session import create_session
 
         self.progress("paired-session")
         try:
@@ -285,7 +285,7 @@ class Measurement:
         """Phase 4b (inside the lock): the host calibration kernels, or ``None``."""
         self.progress("calibration")
         try:
-            from pytest_edgegate.runner.calibration import calibrate
+            from pytest_edgegate.runner.kernels import calibrate
 
             return calibrate(
                 self.threads,
@@ -304,8 +304,8 @@ class Measurement:
         import onnxruntime as ort
 
         from pytest_edgegate.runner import memory
-        from pytest_edgegate.runner.result import LockInfo, MemoryRecord, RunResult
-        from pytest_edgegate.runner.session import create_session, describe
+        from pytest_edgegate.runner.ort_session import create_session, describe
+        from pytest_edgegate.runner.run_result import LockInfo, MemoryRecord, RunResult
 
         spec = self.spec
         self.progress("imported")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pytest_edgegate.onnxfile import read_proto
-from pytest_edgegate.runner.errors import RunError
 from pytest_edgegate.runner.feeds import RANDOM_TYPES, FeedSpec, format_shape
+from pytest_edgegate.runner.run_error import RunError
 
 Dim = int | str | None
 

@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_edgegate.runner.errors import RunError
-from pytest_edgegate.runner.paired import KERNELS
+from pytest_edgegate.runner.run_error import RunError
+from pytest_edgegate.translation.hostwork import KERNELS
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,7 @@ from pytest_edgegate.accuracy.dataset import DataSource, rechunk
 from pytest_edgegate.accuracy.fidelity import MAX_SQNR_DB, FidelityAccumulator, sqnr_db
 from pytest_edgegate.accuracy.layers import layer_results, match_layers, worst_layers
 from pytest_edgegate.accuracy.metrics import MetricAccumulator, resolve_metric
-from pytest_edgegate.accuracy.models import TensorSig
+from pytest_edgegate.accuracy.pair import TensorSig
 
 X = TensorSig("x", "float32", ("N", 4))
 
@@ -374,7 +374,7 @@ def test_spec_rejects_bad_values_naming_each_field():
 
 
 def test_two_input_signature_is_read(tmp_path):
-    from pytest_edgegate.accuracy.models import open_model
+    from pytest_edgegate.accuracy.pair import open_model
 
     info = open_model(two_input_model(), "two", tmp_path, "cand")
     assert [s.name for s in info.inputs] == ["a", "b"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from modelgen import conv_model
 
+from bench.fitting.networks import quantized_view
 from pytest_edgegate.analysis import analyze
-from pytest_edgegate.calibration.fit import with_constants
-from pytest_edgegate.calibration.nb201 import build_nb201
-from pytest_edgegate.calibration.networks import quantized_view
+from pytest_edgegate.calibrate.fit import with_constants
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.profiles import load_catalogue
+from pytest_edgegate.translation.nb201 import build_nb201
 
 CPU = {
     "threads": 1,

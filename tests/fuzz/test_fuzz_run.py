@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_edgegate.fuzz import FuzzConfig, plan, run_cases
-from pytest_edgegate.fuzz.bases import BUILT, serialized
-from pytest_edgegate.fuzz.cases import Sandbox
-from pytest_edgegate.fuzz.mutate import MUTATIONS, Context
-from pytest_edgegate.fuzz.session import summarize_bad
+from bench.fuzzing import FuzzConfig, plan, run_cases
+from bench.fuzzing.bases import BUILT, serialized
+from bench.fuzzing.cases import Sandbox
+from bench.fuzzing.mutate import MUTATIONS, Context
+from bench.fuzzing.runner import summarize_bad
 
 SEED = 8
 CASES = 120
@@ -75,8 +75,8 @@ def test_every_mutation_writes_its_case(tmp_path: Path, mutation: str) -> None:
 def test_the_detectors_see_an_escape_and_an_injection(tmp_path: Path) -> None:
     """The harness's own checks, on a session where things did go wrong: a canary read, a file
     written beside the project, a workflow command in stdout, markup in the HTML report."""
-    from pytest_edgegate.fuzz.cases import Case
-    from pytest_edgegate.fuzz.session import (
+    from bench.fuzzing.cases import Case
+    from bench.fuzzing.runner import (
         SessionRecord,
         _arm_canaries,
         _check_escapes,

@@ -15,7 +15,7 @@ import onnx
 import pytest
 from modelgen import conv_model, save, with_external_location
 
-from pytest_edgegate.fuzz import inputs as fuzz_inputs
+from bench.fuzzing import inputs as fuzz_inputs
 
 GOOD_TEST = "def test_good(edge):\n    edge.evaluate('models/tiny.onnx')\n"
 

@@ -17,7 +17,7 @@ import pytest
 from modelgen import conv_model, save
 
 import pytest_edgegate
-from pytest_edgegate.runner import session as ort_session
+from pytest_edgegate.runner import ort_session
 from pytest_edgegate.runner.launch import child_env
 
 PACKAGE = Path(pytest_edgegate.__file__).parent

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_edgegate.results import EdgeResult
+from pytest_edgegate.edge_result import EdgeResult
 from pytest_edgegate.terminal import summary_tables
 
 NODE = "t.py::test_a[cortex-a72]"
