@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python bench/fidelity.py [DATA_DIR] [--jobs 2]
 
-``DATA_DIR`` defaults to ``../shared/data/hwnas`` next to the repository.  The script rebuilds
+``DATA_DIR`` defaults to ``$EDGEGATE_DATA_DIR/hwnas``.  The script rebuilds
 the NAS-Bench-201 networks the way each device saw them, estimates every one with
 :func:`pytest_edgegate.costmodel.estimate` **using the profile files as shipped** (so it checks
 what users get), and prints per device and metric, on the reporting split

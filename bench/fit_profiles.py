@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/fit_profiles.py ../shared/data/hwnas [--jobs 2] [--date YYYY-MM-DD]
+    .venv/bin/python bench/fit_profiles.py DATA_DIR/hwnas [--jobs 2] [--date YYYY-MM-DD]
         [--dry-run]
 
 Rewrites only the ``[costmodel]`` table and the ``"costmodel.*"`` entries of ``[sources]`` of
@@ -55,7 +55,7 @@ from pytest_edgegate.calibrate.board import toml_value
 from pytest_edgegate.profiles import DeviceProfile, load_catalogue
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "pytest_edgegate" / "profiles" / "data"
-COMMAND = "python bench/fit_profiles.py ../shared/data/hwnas"
+COMMAND = "python bench/fit_profiles.py DATA_DIR/hwnas"
 
 #: ONNX Runtime's measured thread scaling (``python bench/thread_scaling.py``), see there.
 PARALLEL_FRACTION = 0.6
@@ -128,9 +128,10 @@ class Provenance:
         n_fit = int(rows.fit.sum())
         s = result.report.stats
         where = (
-            f"../shared/data/hwnas/{hwnas.NB201_FILE} column {col.column} ({what}), fitting "
+            f"HW-NAS-Bench {hwnas.NB201_FILE} (GATECH-EIC/HW-NAS-Bench, "
+            f"roldebijvank/HW-NAS-Bench-360) column {col.column} ({what}), fitting "
             f"split arch_idx % 5 != 0, "
-            f"{n_fit} networks rebuilt by pytest_edgegate.translation.nb201 as "
+            f"{n_fit} networks rebuilt by pytest_edgegate.runner.nb201 as "
             f"'{col.variant.name}'"
             + (" compared with each row's rep_arch_idx network" if col.representative else "")
             + (f", analysed in the {col.view} view" if col.view else "")

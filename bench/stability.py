@@ -11,7 +11,7 @@ spread ((max - min) / median) and the loaded/idle ratio of the medians:
 - ``p50/calib``: host p50 divided by the summed p50 of the three calibration kernels timed in
   the same child right after it (a dimensionless host-speed-normalised figure);
 - ``device``: the emulated ``cortex-a72`` latency the gate reports with
-  ``--edge-latency=measured`` (:mod:`pytest_edgegate.translation.device`: the cost-model estimate
+  ``--edge-latency=measured`` (:mod:`pytest_edgegate.translate`: the cost-model estimate
   scaled by measured over modelled host CPU time relative to the reference networks', from
   model, kernels and references interleaved on one thread), in ms; ``device_ci%``: the
   half-width of its 95 % interval within one run;
@@ -112,7 +112,7 @@ def run_phase(
     out: dict[str, list[dict]] = {m: [] for m in MODELS}
     for i in range(repeats):
         for name, path in MODELS.items():
-            from pytest_edgegate.translation.device import host_work
+            from pytest_edgegate.costmodel.host import host_work
 
             spec = RunSpec(
                 path,
@@ -181,7 +181,7 @@ def summary(idle: dict, loaded: dict) -> None:
 
 def interval(result: RunResult) -> tuple[float, tuple[float, float]]:
     """The device latency of one run and its ~95 % interval."""
-    from pytest_edgegate.translation.device import translate
+    from pytest_edgegate.translate import translate
 
     analysis, estimate = gate_inputs(result.model_path, result.target_id)
     device, how = translate(analysis, estimate, result)
@@ -207,8 +207,8 @@ def estimates(result: dict, name: str) -> dict[str, float]:
     reference" by the middle one of their three ratios (the method before the sum); "no
     references" is the model's own ratio.
     """
-    from pytest_edgegate.translation.device import host_work
-    from pytest_edgegate.translation.hostwork import ratio_estimate, round_ratios
+    from pytest_edgegate.costmodel.host import host_work
+    from pytest_edgegate.runner.hostwork import ratio_estimate, round_ratios
 
     paired = result["paired"]
     work = host_work(gate_inputs(result["model_path"], result["target_id"])[0])

@@ -51,7 +51,7 @@ from bench.fitting.nb201_cells import output_depends_on_input
 from bench.fitting.networks import analyse_arch
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue
-from pytest_edgegate.translation.nb201 import CELL_OPS, build_nb201
+from pytest_edgegate.runner.nb201 import CELL_OPS, build_nb201
 
 
 def _load() -> str:

@@ -1,7 +1,7 @@
 """How close is the *measured* (host-translated) device latency to a real device?  (A benchmark.)
 
 ``--edge-latency=measured`` reports the cortex-a76 (Raspberry Pi 5) latency of a model as its
-cost-model estimate scaled by what this host measured (:mod:`pytest_edgegate.translation.device`).
+cost-model estimate scaled by what this host measured (:mod:`pytest_edgegate.translate`).
 HW-NAS-Bench-360 measured ONNX Runtime on a Pi 5 with one thread for every NAS-Bench-201
 network, so the translation can be checked against the real device: a seeded sample of
 ``--networks`` networks from the reporting split of that column (never used to fit the
@@ -15,7 +15,7 @@ the Pi 5's measured latency.  Printed: MAPE and share within +-10 % for
 - the model's own ratio without the references (the method before them).
 
 Usage: ``python bench/translation.py [DATA_DIR] [--networks 30] [--time-cap 2]``; DATA_DIR
-defaults to ``../shared/data/hwnas``.  About 2-3 s per network.
+defaults to ``$EDGEGATE_DATA_DIR/hwnas``.  About 2-3 s per network.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.fitting import columns as cols
 from bench.fitting.networks import analyse_arch
 from pytest_edgegate.costmodel import estimate
+from pytest_edgegate.costmodel.host import host_work
 from pytest_edgegate.profiles import load_catalogue
 from pytest_edgegate.runner import RunSpec, run_model
-from pytest_edgegate.translation.device import host_work, translate
-from pytest_edgegate.translation.nb201 import build_nb201
+from pytest_edgegate.runner.nb201 import build_nb201
+from pytest_edgegate.translate import translate
 
 COLUMN = "Pi 5 ORT latency"
 

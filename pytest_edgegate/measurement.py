@@ -75,8 +75,9 @@ def measure_model(
     input_shapes: Any = None,
 ) -> Measured:
     """Run the model in a capped child; raise ``RunError`` when the run itself fails."""
+    from pytest_edgegate.costmodel.host import host_work
     from pytest_edgegate.runner import RunSpec, run_model
-    from pytest_edgegate.translation.device import host_work, translate
+    from pytest_edgegate.translate import translate
 
     analysis = handle.analysis
     static_mb = analysis.static_peak_memory_bytes / 1e6

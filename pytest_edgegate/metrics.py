@@ -1,4 +1,4 @@
-"""The metric vocabulary of edgegate (see INTERFACE.md): one name per metric, unit included.
+"""The metric vocabulary of edgegate: one name per metric, unit included.
 
 Every layer (marker, results, JSON, reports) uses these names, so this table is the single
 place that knows a metric's unit, its direction and how to print it.

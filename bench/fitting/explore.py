@@ -1,6 +1,6 @@
 """A first look at the HW-NAS measurements: ``python -m bench.fitting.explore DIR``.
 
-Before fitting a cost model on ``../shared/data/hwnas/`` we want to know, per device column:
+Before fitting a cost model on the HW-NAS-Bench data sets we want to know, per device column:
 how many rows are usable after the README's cleaning, the typical value, and how much of the
 ranking a pure MAC (or FLOP) count of the rebuilt network already explains (Kendall's tau on
 the reporting part).  It also prints the issue's baseline, a least-squares fit of each target
@@ -35,7 +35,7 @@ import onnx
 
 from bench.fitting import hwnas
 from bench.fitting.nb201_cells import output_depends_on_input
-from pytest_edgegate.translation.nb201 import (
+from pytest_edgegate.runner.nb201 import (
     CELL_OPS,
     build_nb201,
     parse_arch_str,

@@ -1,7 +1,8 @@
 """Read the HW-NAS measurement files, split them honestly, and score predictions against them.
 
 The cost model's constants are fitted on measured latency and energy of the NAS-Bench-201
-networks (``../shared/data/hwnas/``, see its README).  This module is the single place that
+networks (HW-NAS-Bench and HW-NAS-Bench-360, see :func:`default_data_dir`).  This module is
+the single place that
 knows the files' columns and the README's rules, so that the calibration and the fidelity
 benchmark (``bench/fidelity.py``) cannot disagree on them:
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,14 +65,19 @@ REPORT_MODULUS = 5
 _NB201_TEXT_COLUMNS = ("arch_idx", "arch_str", "op0", "op1", "op2", "op3", "op4", "op5")
 
 
-def default_data_dir() -> Path:
-    """``<repo>/../shared/data/hwnas``: where the shared data sits next to a checkout.
+#: Environment variable naming the folder that holds the data sets (``hwnas/``, ``realdev/``).
+DATA_ENV = "EDGEGATE_DATA_DIR"
 
-    Resolved from this file's location (``<repo>/bench/fitting/hwnas.py``) so
-    that it does not depend on the current directory.
+
+def default_data_dir() -> Path | None:
+    """``$EDGEGATE_DATA_DIR/hwnas`` when the variable is set, else ``None``.
+
+    The measurement files are public data sets (HW-NAS-Bench, Li et al., ICLR 2021,
+    GATECH-EIC/HW-NAS-Bench; HW-NAS-Bench-360, roldebijvank/HW-NAS-Bench-360) kept outside the
+    repository; the scripts take their folder as an argument or from this variable.
     """
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "data" / "hwnas"
+    root = os.environ.get(DATA_ENV)
+    return Path(root) / "hwnas" if root else None
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
@@ -80,6 +87,11 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
     without the shared data says what to pass instead of failing deep inside a reader.
     """
     path = Path(data_dir) if data_dir is not None else default_data_dir()
+    if path is None:
+        raise FileNotFoundError(
+            f"HW-NAS data: pass the folder that holds {NB201_FILE} and {B360_FILE}, or set "
+            f"{DATA_ENV} to the folder that holds hwnas/"
+        )
     for name in (NB201_FILE, B360_FILE):
         if not (path / name).is_file():
             raise FileNotFoundError(
@@ -269,7 +281,7 @@ def canonical_cell(arch_str: str) -> str:
     6,466 classes and the b360 file's ``rep_arch_idx`` grouping (a "cleaner" zero propagation
     gives 6,285 classes that disagree with the file).
     """
-    from pytest_edgegate.translation.nb201 import parse_arch_str
+    from pytest_edgegate.runner.nb201 import parse_arch_str
 
     nodes = {0: "0"}
     edges = parse_arch_str(arch_str)

@@ -1,6 +1,6 @@
 """NAS-Bench-201 cell structure for the fitting pipeline: op counts, dead cells, cell graphs.
 
-The networks themselves are built by :mod:`pytest_edgegate.translation.nb201` (the package
+The networks themselves are built by :mod:`pytest_edgegate.runner.nb201` (the package
 needs them as the host translation's reference networks); what only the fitting needs is here.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from pytest_edgegate.translation.nb201 import (
+from pytest_edgegate.runner.nb201 import (
     CELL_OPS,
     NB201_STAGE_CHANNELS,
     _Builder,

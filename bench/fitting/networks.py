@@ -1,6 +1,6 @@
 """The NAS-Bench-201 networks as each measured device saw them, analysed once per structure.
 
-The measurements in ``../shared/data/hwnas/`` come from different toolchains, and each one
+The measurements in the HW-NAS-Bench data sets come from different toolchains, and each one
 hands its device a different graph for the same cell string.  A :class:`Variant` names the
 graph a column was measured on (why each column gets which variant is in
 :mod:`bench.fitting.columns`):
@@ -46,7 +46,7 @@ import onnx
 
 from bench.fitting.nb201_cells import cell_graph
 from pytest_edgegate.analysis import ModelAnalysis, NodeStats, TensorInfo, analyze
-from pytest_edgegate.translation.nb201 import build_nb201
+from pytest_edgegate.runner.nb201 import build_nb201
 
 __all__ = [
     "INT_BYTES",

@@ -1,6 +1,6 @@
 """What an accuracy evaluation found: :class:`AccuracyResult`, plain data, JSON-ready.
 
-The metric names of INTERFACE.md (``accuracy_drop``, ``accuracy_drop_rel``, ``sqnr_db``,
+The metric names (``accuracy_drop``, ``accuracy_drop_rel``, ``sqnr_db``,
 ``top1_agreement``) come out of :meth:`AccuracyResult.metrics`; :meth:`to_dict` carries
 everything (per-layer figures included, as the HTML report reads them: ``layers`` entries
 with ``name`` and ``sqnr_db``); :meth:`diagnosis` is the sentence a failing test shows.
@@ -15,7 +15,7 @@ from typing import Any
 
 from pytest_edgegate.accuracy.layers import LayerSQNR
 
-#: Keys of :meth:`AccuracyResult.metrics`, as INTERFACE.md names them.
+#: Keys of :meth:`AccuracyResult.metrics`, as the README's "Metrics" section names them.
 INTERFACE_METRICS = ("accuracy_drop", "accuracy_drop_rel", "sqnr_db", "top1_agreement")
 
 
@@ -62,7 +62,7 @@ class AccuracyResult:
     notes: tuple[str, ...] = ()
 
     def metrics(self) -> dict[str, float]:
-        """The INTERFACE.md metrics this evaluation measured, as plain floats."""
+        """The metrics this evaluation measured, as plain floats."""
         out = {}
         for name in INTERFACE_METRICS:
             value = getattr(self, name)

@@ -1,19 +1,6 @@
 """The message framing between the parent and an evaluation child, over a pair of pipes.
 
-Why pipes and this framing: batches stream to the child as the data set yields them, so
-nothing of the data set is ever written to disk or held whole, and the parent can be fed by
-any Python iterable (a generator, a data loader); only plain arrays cross, never pickles, so
-the child cannot be made to run code by the data.  A message is::
-
-    u64 length of the JSON header | JSON header | raw bytes of each array in header["arrays"]
-
-where every ``header["arrays"]`` entry gives ``name``, ``dtype`` (numpy's ``dtype.str``,
-byte order included) and ``shape``.  Arrays are read straight into preallocated buffers:
-no copy beyond the pipe.  A closed pipe raises :class:`ChannelClosed`, which the parent turns
-into the child's crash or timeout.
-
-The pipes are dedicated file descriptors (``pass_fds``), not the child's stdin/stdout, so
-that whatever onnxruntime prints cannot corrupt a message.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/channel.py``.
 """
 
 from __future__ import annotations

@@ -1,28 +1,6 @@
 """An evaluation child: ``python -m pytest_edgegate.accuracy.child READ_FD WRITE_FD``.
 
-One child holds one model (candidate or reference), so each runs under the device's memory
-cap on its own, as it would on the device.  It answers the parent's requests over
-:mod:`.channel`, one reply per request, until ``close`` or the end of its input pipe:
-
-- ``open``: import onnxruntime, measure the runtime's own footprint with a one-node probe
-  session, cap ``RLIMIT_DATA`` at that footprint plus ``memory_limit_mb`` (the runner's
-  method and reasons: :mod:`pytest_edgegate.runner.memory`), create the session with the
-  runner's options (:mod:`pytest_edgegate.runner.ort_session`);
-- ``run``: run one batch, reply with the selected output;
-- ``diagnose``: free the session, lift the cap (the exposed intermediate tensors are
-  instrumentation, not the model's memory on the device), load the model again with the
-  probed tensors added as outputs;
-- ``probe``: run one batch of the diagnosis session, reply with the probed tensors as
-  float32, dequantized where a probe names a scale;
-- ``close``: reply and exit.
-
-A failure the child can name is a reply ``{"ok": false, "kind", "message"}`` and the child
-stays usable (the parent may retry a batch that ran out of memory in halves); a native crash
-ends the process, and the parent sees the signal.
-
-Test hook: ``EDGEGATE_ACCURACY_FAULT=<action>:<op>`` makes the child ``abort``, ``segv`` or
-``hang`` when it receives ``<op>``, so the tests can check that crashes and hangs are
-isolated without a real onnxruntime bug; nothing else sets it.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/child.py``.
 """
 
 from __future__ import annotations

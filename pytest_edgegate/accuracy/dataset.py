@@ -1,26 +1,11 @@
 """The data set as a stream of checked batches, re-cut to the size every run uses.
 
-Accepted forms (see :class:`~pytest_edgegate.accuracy.spec.AccuracySpec`):
-
-- an iterable of ``(inputs, labels)`` batches (a list, a generator, a data loader), or of
-  bare ``inputs`` (no labels); it is consumed lazily, one batch at a time, and never kept:
-  a data set larger than memory streams;
-- a single ``(inputs, labels)`` tuple, or a bare array: one batch;
-- an ``.npz`` path, or a mapping, with ``x`` (or ``x.<input name>`` per input) and ``y``;
-- a callable returning any of these (called once: a generator function restarts cleanly);
-- ``None``: seeded random inputs, for output fidelity without data.
-
-``inputs`` is an array (the model's single input, or ``input_name``) or a dict of arrays by
-input name.  Axis 0 counts samples in every input and in the labels.  Arrays are cast to the
-model's element type when numpy calls that a safe or same-kind cast (uint8 images or float64
-features for a float32 model); anything else is an error naming the batch and the input.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/dataset.py``.
 """
 
 from __future__ import annotations
 
 import os
-import stat
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,39 +14,7 @@ import numpy as np
 
 from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 from pytest_edgegate.accuracy.pair import TensorSig
-
-
-def check_regular_file(path: str) -> None:
-    """Raise ``ValueError`` unless ``path`` is a regular file, before anything opens it.
-
-    Opening a FIFO blocks until a writer comes (the test would hang past every timeout) and a
-    device such as ``/dev/zero`` never ends; a folder is a plain mistake.  ``MemoryError`` is
-    the other hostile case: an ``.npy`` header can claim an array of terabytes, which numpy
-    tries to allocate before it reads a byte, so callers catch it too.
-    """
-    st = os.stat(path)  # OSError (missing, no permission) is the caller's to report
-    if stat.S_ISDIR(st.st_mode):
-        raise ValueError("it is a folder, not an .npz file")
-    if not stat.S_ISREG(st.st_mode):
-        raise ValueError(
-            "it is not a regular file (a FIFO or a device would block or never end); "
-            "expected an .npz file"
-        )
-
-
-def load_npz(path: str) -> dict[str, np.ndarray]:
-    """The named arrays of an ``.npz`` file; ``ValueError`` (and the errors numpy raises for
-    an empty, truncated or oversized file: ``OSError``, ``EOFError``, ``MemoryError``) when it
-    is not one."""
-    check_regular_file(path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not hasattr(loaded, "files"):  # an .npy: one array, not a context manager
-            raise ValueError("it holds a single array, not named arrays (use np.savez)")
-        with loaded as npz:
-            return {name: npz[name] for name in npz.files}
-    except zipfile.BadZipFile as exc:  # starts like a zip (an .npz) but is truncated or corrupt
-        raise ValueError(f"not a valid .npz file, the zip archive is corrupt ({exc})") from None
+from pytest_edgegate.npzfile import check_regular_file, load_npz  # noqa: F401
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,19 +1,6 @@
 """``evaluate_accuracy``: the whole evaluation, from spec to result.
 
-1. In the parent, before any process starts: the metric, the models' signatures and their
-   agreement, the batch size, the layer matching, and the data set's first batch (an
-   empty or malformed data set fails here, cheaply).
-2. One child per model (:mod:`.worker`, :mod:`.child`), started together; each holds one
-   model under the device's thread and memory caps.
-3. The main pass: the data set streams batch by batch; each batch goes to both children,
-   which run it at the same time, and the selected outputs come back; the metric and the
-   fidelity accumulate in the parent (the user's metric may be any Python callable, which
-   could not be sent to a child).  The first ``layer_samples`` samples are kept.
-4. The layer diagnosis: both children reload their model with the matched intermediate
-   tensors exposed and run the kept samples; the parent accumulates each layer's SQNR.
-   Exposing a tensor stops onnxruntime from fusing across it (a QDQ model then runs its
-   quantization in float, as its QDQ semantics define), which is why the main pass, whose
-   numbers are gated, never uses these sessions.  A failing diagnosis only adds a note.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/evaluate.py``.
 """
 
 from __future__ import annotations

@@ -1,18 +1,6 @@
 """Output fidelity without labels: how close the candidate's outputs are to the reference's.
 
-Accumulated batch by batch in float64 so the data set streams:
-
-- ``sqnr_db``: signal-to-quantization-noise ratio, ``10 log10(sum ref^2 / sum (cand-ref)^2)``
-  over every element of every sample: the usual figure for quantization error, in dB;
-- ``cosine``: the cosine similarity of each sample's output vector with the reference's,
-  averaged over samples (two all-zero vectors count as 1, one all-zero vector as 0);
-- ``max_abs_err`` and ``mean_abs_err`` over every element;
-- ``top1_agreement``: the share of samples whose top class is the same, for classifiers
-  (outputs ``[samples, classes]`` with at least 2 classes).
-
-SQNR is clamped to +-:data:`MAX_SQNR_DB`: identical outputs would be infinite, and every
-figure must stay a finite JSON number.  Beyond 140 dB a difference is float32 rounding
-(its 24-bit mantissa resolves about 144 dB), so the ceiling loses nothing.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/fidelity.py``.
 """
 
 from __future__ import annotations

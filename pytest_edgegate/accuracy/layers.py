@@ -1,33 +1,6 @@
 """Where accuracy was lost: match the two graphs' intermediate tensors and rank the layers.
 
-A quantized (or pruned, or otherwise altered) candidate usually keeps the reference's graph
-and most of its tensor names, but onnxruntime's static quantization rewrites around them:
-
-- QDQ form: a float tensor ``T`` gets ``QuantizeLinear`` -> ``T_QuantizeLinear_Output`` ->
-  ``DequantizeLinear`` -> ``T_DequantizeLinear_Output``, which the next layer reads; a
-  graph output ``T`` is produced by the ``DequantizeLinear`` (the compute node then writes
-  ``T_QuantizeLinear_Input``); a ``Relu``/``Clip`` after a convolution is folded away, so
-  the convolution writes the activation's tensor directly;
-- QOperator form: ``T_quantized`` (integer) with initializers ``T_scale``/``T_zero_point``;
-  an input is quantized by a ``QuantizeLinear`` that no ``DequantizeLinear`` follows.
-
-So a reference tensor ``T`` is matched, in order, to: the ``DequantizeLinear`` output that
-follows a ``QuantizeLinear`` of ``T`` (the value the next layer really sees, quantization
-error included), or that ``QuantizeLinear``'s output dequantized with its scale; ``T``
-itself; ``T_DequantizeLinear_Output``; a ``DequantizeLinear`` of ``T_quantized``;
-``T_quantized`` dequantized with ``T_scale``/``T_zero_point``.  A layer is
-named after the candidate's node that computes it (walking back through Q/DQ nodes), so a
-folded ``conv1 + relu1`` shows as ``conv1``.  When a ``Relu``/``Clip`` output has no match
-but its input has (QOperator's ``QLinearConv`` keeps the convolution's name for a tensor its
-output range already clipped), the input's match stands for the activation's output.
-Unmatched tensors (the pre-activation that folding removed) are skipped; shape-only
-operators (Reshape, Flatten...) are not layers.
-
-Each layer's *previous* layers are the nearest matched tensors (or graph inputs) upstream in
-the reference graph; what a layer lost is its SQNR against the noisiest of them.  Layers are
-ranked by the noise they add, ``10^(-SQNR/10) - 10^(-SQNR_prev/10)`` (noise powers add, dB do
-not): a crushed layer after a clean one outranks the first layer of a model whose input is
-exact, whose dB drop from "exact" is always large.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/layers.py``.
 """
 
 from __future__ import annotations

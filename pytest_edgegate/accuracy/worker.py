@@ -1,22 +1,6 @@
 """The parent's handle on one evaluation child: start, request, watch, classify, stop.
 
-Why a child process per model, started with ``subprocess`` (the runner's reasons, see
-:mod:`pytest_edgegate.runner.launch`): forking a process with onnxruntime's threads is
-unsafe, the memory cap needs a fresh process, and a native crash or an out-of-memory kill
-must fail only this evaluation.  The child leads its own process group, so a kill takes
-whatever it started too.
-
-Timeouts: a watchdog is armed while a request is outstanding and kills the child's group
-when its deadline passes; the parent's blocked read or write then ends and the error names
-the step.  It is one thread per child for the child's whole life, not a timer per request:
-starting a thread costs milliseconds on a busy machine, and a data set has many batches.
-``timeout_s`` therefore bounds each step (start-up, one batch, the diagnosis set-up), not
-the whole evaluation, whose length grows with the data set.
-
-A batch that runs out of memory under the cap is retried in halves (down to one sample)
-when the model's batch dimension is dynamic, and later batches keep the smaller size: a
-batch of 64 images may not fit a device that runs the model one image at a time.  Only a
-single sample that does not fit is the model's out-of-memory.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/worker.py``.
 """
 
 from __future__ import annotations

@@ -300,7 +300,7 @@ class _Analysis:
                 else:
                     macs, flops = result
                     if not rule.is_mac:
-                        macs = 0  # INTERFACE.md: only Conv/Gemm/MatMul forms count as MACs
+                        macs = 0  # the macs_m convention: only Conv/Gemm/MatMul forms count as MACs
 
         bytes_read = bytes_written = weight_bytes = 0
         if not folded:

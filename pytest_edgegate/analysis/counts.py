@@ -1,23 +1,6 @@
 """Per-operator arithmetic: the table of MAC and FLOP rules.
 
-Conventions (INTERFACE.md):
-
-* ``macs`` counts multiply-accumulates of the MAC operators only: Conv (any group, 1D/2D/3D:
-  output elements x Cin/group x prod(kernel)), ConvTranspose (input elements x Cout/group x
-  prod(kernel)), Gemm, MatMul (batched and broadcast: output elements x K), their quantized
-  forms (QLinearConv, ConvInteger, QLinearMatMul, MatMulInteger) and fused or packed forms
-  (com.microsoft FusedConv, FusedGemm, FusedMatMul, QGemm, MatMulNBits, ...).  Operators
-  that are matrix products by definition (Einsum, LSTM/GRU/RNN gates, Attention) are counted
-  as MAC operators too, since their cost is the same matrix arithmetic.
-* ``flops`` = 2 x macs + everything else: a bias or residual add is one FLOP per output
-  element, an activation or elementwise op a small fixed number per element (the table
-  below), a pooling window one per window element, a reduction one per input element.
-  These per-element weights are conventions, chosen to give the right order of magnitude;
-  they only matter for ops that are not MAC operators.
-
-A rule returns ``(macs, flops)`` or None when the shapes it needs are unknown; the walker
-then counts 0 and warns.  An operator missing from the table is "unknown": 0 MACs, a
-warning, never a crash.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/counts.py``.
 """
 
 from __future__ import annotations
@@ -37,9 +20,10 @@ CostFn = Callable[[NodeRec, list, list], "Cost | None"]
 class OpRule:
     op_class: str
     cost: CostFn | None = None  # None: no arithmetic (data movement, control)
-    #: Whether the MACs count in ``macs`` (INTERFACE.md: Conv, ConvTranspose, Gemm, MatMul and
-    #: their quantized/fused forms only).  Fused matrix products such as Attention, Einsum and
-    #: the recurrent cells still count their arithmetic in ``flops`` (a MAC as two).
+    #: Whether the MACs count in ``macs`` (the ``macs_m`` convention: Conv, ConvTranspose,
+    #: Gemm, MatMul and their quantized/fused forms only).  Fused matrix products such as
+    #: Attention, Einsum and the recurrent cells still count their arithmetic in ``flops``
+    #: (a MAC as two).
     is_mac: bool = False
 
 

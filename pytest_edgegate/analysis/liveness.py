@@ -1,19 +1,6 @@
 """Peak activation memory by liveness over the topological order.
 
-Convention (static ``peak_memory_mb`` = weights + this peak):
-
-* a tensor is live from the step of the node that produces it (or from the start, for a
-  graph input) through the step of its last consumer; a graph output stays live to the end;
-  an output nobody consumes (a ``Dropout`` mask) is live during its producer's step only;
-* at each step the live set holds the node's inputs that are still needed, its freshly
-  allocated outputs and everything produced earlier and still awaited;
-* weights and constants (initializers, ``Constant``, load-time-folded tensors) are excluded:
-  they are counted once, in ``param_bytes``;
-* a control-flow node adds the peak of its subgraph (the larger ``If`` branch; one
-  ``Loop``/``Scan`` iteration, whose buffers are reused) on top of the outer live set;
-* no in-place reuse, no allocator alignment or fragmentation: an arena-based runtime can do
-  better with in-place ops and worse with fragmentation, so this is the figure that depends
-  on the graph alone.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/liveness.py``.
 """
 
 from __future__ import annotations

@@ -1,18 +1,6 @@
 """Read an ``.onnx`` file safely: size limit, parse, external data, checker.
 
-A CI gate reads model files that come from pull requests, so loading is defensive:
-
-* the size limit is checked with ``stat`` before a byte is read;
-* external data locations are validated as paths only (absolute, ``..`` and anything that
-  resolves through symlinks outside the model's folder are refused) and are never opened:
-  existence and size come from ``stat``.  The analysis needs tensor dims, not weight bytes,
-  so external tensors stay unloaded;
-* ``onnx.checker`` runs on an in-memory copy whose external tensors are replaced by empty
-  stand-ins.  Checking a proto otherwise makes the checker resolve external locations
-  against the *current directory*, which rejects valid models (a quirk, not a model defect).
-
-Every problem is a :class:`~pytest_edgegate.errors.ModelError` naming the file and saying
-what was expected.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/loader.py``.
 """
 
 from __future__ import annotations

@@ -1,20 +1,6 @@
 """Parameter count: the elements of the model's stored weights.
 
-What counts (INTERFACE.md ``params_m``):
-
-* initializers of the main graph and of every subgraph, including initializers that IR 3
-  models (and exporters with ``keep_initializers_as_inputs``) also list as graph inputs:
-  those are weights with an overridable default, not inputs the caller feeds;
-* the values of ``Constant`` nodes;
-* the outputs of ``ConstantOfShape`` nodes whose shape is a constant: a runtime builds them
-  at load time, and the onnx "light" models hold all their weights that way.
-
-What does not: a constant whose every consumer reads it as a shape or index operand
-(``Reshape``'s target shape, the dims fed to ``ConstantOfShape``, ``Slice`` bounds, ``Loop``
-trip count, ...).  Those int64 vectors of a handful of elements are graph plumbing, not
-learned weights, and published parameter counts never include them.  Tensors derived from
-weights at load time (``Unsqueeze`` of a scale, ``DequantizeLinear`` of an int8 weight) are
-not counted again: they are the same parameters.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/param_count.py``.
 """
 
 from __future__ import annotations

@@ -136,12 +136,13 @@ class NodeStats:
 class ModelAnalysis:
     """Static figures of one model at one set of input shapes.
 
-    Units are raw counts and bytes; :meth:`metrics` converts to the metric names of
-    INTERFACE.md.  ``macs`` counts the multiply-accumulates of Conv/ConvTranspose/Gemm/
-    MatMul and their quantized and fused forms only; ``flops`` is all arithmetic with a MAC
-    counted as two.  ``macs_by_dtype`` splits ``macs`` by the precision the MACs run in
-    (``NodeStats.compute_dtype``), ``is_quantized`` says whether the model holds QDQ or
-    QOperator integer quantization.  See the package docstring for every counting rule.
+    Units are raw counts and bytes; :meth:`metrics` converts to the metric names
+    (``size_mb``, ``params_m``, ...).  ``macs`` counts the multiply-accumulates of
+    Conv/ConvTranspose/Gemm/MatMul and their quantized and fused forms only; ``flops`` is
+    all arithmetic with a MAC counted as two.  ``macs_by_dtype`` splits ``macs`` by the
+    precision the MACs run in (``NodeStats.compute_dtype``), ``is_quantized`` says whether
+    the model holds QDQ or QOperator integer quantization.  Every counting rule:
+    ``docs/design-notes.md``, section ``pytest_edgegate/analysis/__init__.py``.
     """
 
     name: str
@@ -172,7 +173,7 @@ class ModelAnalysis:
         return self.param_bytes + self.peak_activation_bytes
 
     def metrics(self) -> dict[str, float]:
-        """The static metrics under their INTERFACE.md names (1 MB = 1,000,000 bytes)."""
+        """The static metrics under their metric names (1 MB = 1,000,000 bytes)."""
         return {
             "size_mb": self.file_bytes / 1e6,
             "params_m": self.params / 1e6,

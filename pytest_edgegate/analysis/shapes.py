@@ -1,18 +1,6 @@
 """Concrete shapes for every tensor: input resolution, ONNX inference, and the type tables.
 
-The pipeline is:
-
-1. :func:`resolve_inputs` turns the model's declared inputs plus ``input_shapes`` into
-   concrete shapes; every dynamic dim left open gets ``default_dim`` and is reported, so a
-   figure computed on an assumed batch of 1 never looks like a measured fact.
-2. :func:`build_skeleton` makes a copy of the model for ``onnx.shape_inference`` with those
-   shapes substituted, and with large or external weights replaced by typed inputs: the C++
-   inference only needs their types, and copying a model's weights to infer shapes would
-   cost more than the whole analysis.
-3. :func:`run_inference` runs ``infer_shapes(data_prop=True)`` (C++, fast).
-4. :func:`collect_types` reads the result into one table per (sub)graph; the gaps ONNX
-   leaves (custom domains, ``Loop`` bodies, older onnx versions) are then filled by
-   :mod:`.shape_rules`.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/shapes.py``.
 """
 
 from __future__ import annotations

@@ -1,33 +1,6 @@
 """``edgegate calibrate``: fit a profile's cost-model constants on a user's own measurements.
 
-A team with its own board measures a few models on it (latency, and energy where it can) and
-writes one CSV row per model.  This module fits the ``[costmodel]`` constants of a base
-profile (the catalogue entry closest to the board) on those rows and writes a profile file
-that ``--edge-profiles`` loads, with ``extends`` pointing at the base, so every figure the
-fit does not touch (peaks, memory, NPU rules, their sources) stays the base's.
-
-How, and why so:
-
-* **the catalogue's fit**: the same designs (:func:`~pytest_edgegate.calibrate.fit.
-  cpu_latency_design`, or the estimate probed term by term for an NPU), the same
-  non-negative least squares in relative error with physical bounds
-  (:func:`~pytest_edgegate.calibrate.fit.fit_linear`), so a calibrated profile means what
-  a shipped one means;
-* **few models, few constants**: a handful of models cannot pin down nine constants.  The
-  constants fitted are the subset that explains the measurements best for its size (the
-  corrected Akaike criterion, with a well-conditioned design and two models more than
-  constants); every other constant keeps the base profile's value, and the output and the
-  file's ``[sources]`` say which and why;
-* **threads**: each row may give the thread count it was measured at (default: the base
-  profile's cores, what the plugin estimates at).  The constants keep the base's reference
-  thread count; compute columns are scaled by Amdahl's law.  With rows at two or more thread
-  counts, ``parallel_fraction`` is fitted too (a one-dimensional search around the linear
-  fit); otherwise it stays the base's;
-* **energy** is fitted after latency, on the fitted model's own time split (as
-  ``bench/fit_profiles.py`` does for the Pi 5), from the rows that give ``energy_mj``;
-* **the written file is the truth**: the constants are rounded to four significant digits
-  (as the shipped profiles are), the file is loaded back through the catalogue, and the
-  figures printed are that profile's own estimates, not the fit's internal ones.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/calibrate/board.py``.
 """
 
 from __future__ import annotations

@@ -1,26 +1,6 @@
 """The HTML report: one self-contained file a team opens when a pull request turns red.
 
-``render_html`` turns the results document (the same dict the JSON report holds) into one HTML
-string; ``write_html`` writes it atomically.  The page must open from a CI artifact on a plane,
-so it has inline CSS and inline SVG only: no script, no font, image or style sheet fetched from
-anywhere, and everything is readable without JavaScript (per-test details fold with
-``<details>``).
-
-The work is split in two on purpose:
-
-* this module turns the document into a *view*: plain dicts of already formatted strings and
-  computed numbers (bar widths, chart coordinates).  Every value from the document is treated
-  as untrusted: missing keys, ``None``, wrong types and non-finite numbers degrade to "n/a"
-  rather than an exception, and a result that still cannot be shown gets a visible message
-  while the rest of the report renders;
-* the jinja2 templates in ``templates/`` only lay the view out.  They run with
-  ``autoescape=True`` and never mark data ``|safe``, so test ids, model names, paths, notes,
-  errors and node names are escaped wherever they land, SVG text included.  Control characters
-  and lone surrogates are replaced on output so that any string can be written as UTF-8.
-
-Output is deterministic: the same document gives the same bytes (no clock is read; the only
-time shown is the document's own ``generated``), because the report is diffed and archived.
-jinja2 is imported lazily so importing this module stays cheap for the pytest plugin.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/report/html.py``.
 """
 
 from __future__ import annotations

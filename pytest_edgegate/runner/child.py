@@ -1,17 +1,6 @@
 """The child process of an emulated run: ``python -m pytest_edgegate.runner.child WORKDIR``.
 
-It reads ``WORKDIR/spec.json`` (written by :mod:`.launch`), appends its progress to
-``WORKDIR/progress`` (one ``<monotonic ns> <phase>`` line per step, so the parent can name
-the phase of a hang or a crash and not count lock waits against the timeout), runs the phases
-of :mod:`.measure`, and ends with either ``WORKDIR/result.json`` (a :class:`RunResult` dict,
-exit 0) or ``WORKDIR/error.json`` (``kind``, ``phase``, ``message`` and the memory figures
-seen, exit 3).  A native crash leaves neither: the parent sees the signal.
-
-Test hook: the environment variable ``EDGEGATE_RUNNER_FAULT=<action>:<phase>`` makes the
-child ``abort`` (SIGABRT, as a failed assertion in onnxruntime would), ``segv`` (SIGSEGV, as
-a bad pointer would) or ``hang`` (sleep forever) when it reaches ``<phase>``.  It exists so
-the tests can check that native crashes and hangs are isolated without a real onnxruntime
-bug; nothing else sets it.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/child.py``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
 """The tensors fed to a model: their specification, seeded random values, and a digest.
 
-Shared by the parent (which resolves and checks the feeds before spawning a child) and the
-child (which generates or loads them), so it depends on numpy only.
-
-Random inputs are reproducible by construction: one ``numpy.random.default_rng(seed)``
-draws every input in the model's input order; floats are standard normal (drawn in float32,
-or float64 for double inputs), integers uniform in ``[0, 10)`` (small enough to be a valid
-index or class id for most models), booleans a fair coin.  The same model, shapes and seed
-give bit-identical inputs on every machine and numpy version that keeps the PCG64 stream,
-and :func:`digest` lets a result prove it.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/feeds.py``.
 """
 
 from __future__ import annotations

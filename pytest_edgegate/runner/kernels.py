@@ -1,37 +1,6 @@
 """Host calibration: how fast is this host, right now, at each kind of work a model does.
 
-Why.  A latency measured on the CI host is not the device's latency, and it changes with
-the host's load.  :mod:`pytest_edgegate.translation.device` prices a model's work (float and int8
-MACs, bytes, run calls, nodes) at the speeds these kernels show on the host, in the same
-child and the same rounds as the model (:mod:`.paired`), and scales the device's estimate by
-how far the model's real time departs from that roofline, relative to the reference
-networks below.  The runner only *measures*; the translation needs the cost model and the
-device profile and lives there.  :func:`calibrate` also times every kernel once at the run's
-thread count, for the result's record of the host and as the fallback when no paired rounds
-ran.
-
-The kernels are deterministic (fixed shapes, fixed-seed weights), a few milliseconds a round
-in all:
-
-- ``conv3x3``: Conv 32->64 channels, 3x3, pad 1, on 1x32x56x56 (a mid-network ResNet
-  layer): 57.8 M MACs, compute-bound; reported as GFLOP/s (2 FLOP per MAC).
-- ``gemm``: MatMul 256x512 by 512x512: 67.1 M MACs, compute-bound; GFLOP/s.
-- ``stream_add``: Add of two 8,000,000-element float32 vectors (32 MB each, beyond any
-  last-level cache): 96 MB moved per run, memory-bound; GB/s of read + write traffic, the
-  way STREAM and the profiles' ``bandwidth_gbps`` count it.
-- ``conv3x3_int8`` and ``gemm_int8``: the same two products in QDQ form, int8 weights and
-  activations (``QuantizeLinear -> DequantizeLinear -> Conv/MatMul -> QuantizeLinear ->
-  DequantizeLinear``, the shape quantized models have inside, which onnxruntime fuses into
-  its integer kernels).  A quantized model's MACs are priced at these speeds, not the float
-  ones: on this AVX-512 VNNI host the int8 conv runs 3x faster than the float one at one
-  thread (0.20 vs 0.60 ms), so pricing int8 work at float speed would make a quantized
-  model's ratio, and its emulated device latency, about 3x too small (the device's estimate
-  already has its own int8 speed-up).  Measured alternatives: a bare ``QLinearConv`` with
-  int8 activations takes onnxruntime's slow path (2.9 ms), with uint8 ones the fast path
-  (0.17 ms); the QDQ form runs the fast path for either activation type (0.20 ms).
-- ``call`` and ``dispatch``: one Relu, and 256 chained Relus, on 16 floats: the runtime's
-  cost per ``run`` call (4.4 us here) and per node (0.19 us), which dominate a small model's
-  time.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/kernels.py``.
 """
 
 from __future__ import annotations
@@ -41,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from pytest_edgegate.runner.hostwork import work_units
 from pytest_edgegate.runner.stats import TimingStats, time_repeatedly
-from pytest_edgegate.translation.hostwork import work_units
 
 STREAM_ELEMENTS = 8_000_000
 CONV_SHAPE = (1, 32, 56, 56)

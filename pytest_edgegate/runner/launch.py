@@ -1,15 +1,6 @@
 """``run_model``: validate in the parent, run in a child process, classify the outcome.
 
-Why a child process started with ``subprocess`` (``python -m pytest_edgegate.runner.child``)
-and not ``multiprocessing``: forking a process that has onnxruntime's thread pools running
-is unsafe (locks held by threads that do not exist in the child), and a fresh interpreter is
-what the memory cap and the baseline measurement need anyway.  The child is the leader of its
-own process group, so a timeout kills it and anything it started.
-
-The spec travels as ``spec.json`` in a private temporary directory, user arrays as an
-``.npz`` beside it (a user's ``.npz`` path is passed as is); the result comes back as
-``result.json`` or ``error.json``; stdout and stderr go to files there, so onnxruntime's
-logging cannot corrupt the result and a full pipe cannot block the child.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/launch.py``.
 """
 
 from __future__ import annotations
@@ -139,7 +130,7 @@ def _user_inputs(spec: RunSpec) -> tuple[dict[str, np.ndarray] | None, str, str 
     if spec.inputs is None:
         return None, "random", None
     if isinstance(spec.inputs, str):
-        from pytest_edgegate.accuracy.dataset import load_npz
+        from pytest_edgegate.npzfile import load_npz
 
         path = os.path.abspath(spec.inputs)
         try:

@@ -1,15 +1,6 @@
 """A cross-process lock around the timed part of a run.
 
-With pytest-xdist, two workers timing models at once on a 2-core machine would each steal
-the other's cores, and the latency would measure the collision.  Every child therefore takes
-an exclusive ``fcntl.flock`` on one shared lock file for its timed part (first run, warm-up,
-timed runs, calibration, the profiled run) and only for that: loading the model, creating
-the session and everything static stay parallel.  The kernel drops a ``flock`` when its
-holder dies, so a crashed or killed child never leaves the lock taken.
-
-Each window is recorded with ``time.monotonic_ns()`` (``CLOCK_MONOTONIC``, one clock for
-the whole system on Linux and macOS) so tests and reports can check that windows of
-different processes never overlap, and the wait is recorded so slow runs can be explained.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/lock.py``.
 """
 
 from __future__ import annotations

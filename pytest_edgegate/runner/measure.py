@@ -1,22 +1,6 @@
 """The measurement phases of one emulated run, executed inside the child process.
 
-Order of work, and why:
-
-1. import numpy and onnxruntime; run a one-node probe session with the run's thread
-   options, free it, measure RSS and ``VmData``: the runtime's own baseline;
-2. set ``RLIMIT_DATA`` = baseline + the profile's RAM (see :mod:`.memory`); from here on
-   every allocation is the model's;
-3. load or generate the inputs; create the session (timed);
-4. under the timing lock: first run (timed), warm-up, timed runs, peak RSS read, session
-   freed, limit lifted, calibration kernels at the run's threads;
-5. a one-thread session of the model created outside the lock, then the paired rounds of the
-   model and the kernels under the lock again (:mod:`.paired`: the basis of the device figure);
-6. profiling session created outside the lock, its two runs under the lock again;
-7. if asked, a reference session with fewer threads, timed under the lock again.
-
-Failures the child can name are raised as :class:`ChildFailure` with the kind of
-:data:`errors.KINDS` they map to; optional extras (calibration, profile, reference) that fail
-only add a warning to the result.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/measure.py``.
 """
 
 from __future__ import annotations

@@ -1,37 +1,6 @@
 """The onnxruntime session options of an emulated run, and why each is set.
 
-- ``intra_op_num_threads = min(profile cores, host cores)``: the device's parallelism, but
-  never more threads than the host has cores, which would time the OS scheduler instead.
-- ``inter_op_num_threads = 1`` and ``ORT_SEQUENTIAL``: edge runtimes run one node at a time;
-  parallel branches would use cores the profile does not have.
-- ``ORT_ENABLE_ALL``: every graph optimization, as a deployment would use.  On x86 this
-  includes host-specific layout transforms (NCHWc), so per-node profiles name the optimized
-  graph's nodes (``FusedConv``, ``..._nchwc``), not the model file's.
-- ``session.intra_op.allow_spinning = 0``: worker threads sleep instead of busy-waiting for
-  work.  Spinning buys a few microseconds per parallel section on an idle machine and costs
-  everything on a shared one: the spinning threads compete with the threads doing the work
-  and with the other xdist worker.  Measured on this 2-core host while other jobs ran,
-  SqueezeNet with 2 threads: p50 3.4 ms without spinning, 7.4 ms with it.
-- Memory: one CPU arena shared by the child's sessions (``create_and_register_allocator``
-  + ``session.use_env_allocators``) that grows by exactly what is requested
-  (``kSameAsRequested``), and the memory-pattern planner off.  Then the memory cap and the
-  measured peak describe the model.  Measured with a model whose live activations are
-  1.2 GB (Expand + Add of 600 MB tensors, three runs)::
-
-      options                               VmData    peak RSS   stream_add kernel
-      onnxruntime defaults (arena x2 growth,
-        memory pattern on)                  4.2 GB    2.4 GB     2.3-3.9 ms
-      arena off                             0.0 GB*   1.15 GB    6.7-84 ms
-      shared kSameAsRequested arena,
-        memory pattern off (used)           1.19 GB   1.19 GB    2.5-3.3 ms
-
-  (*freed after each run.)  The defaults double the memory (the arena grows in powers of
-  two, and the memory-pattern block of run 2 comes on top of run 1's chunks); with the arena
-  off every large tensor is a fresh ``mmap`` whose page faults are timed on every run (this
-  VM's page faults are slow: 32 MB took up to 80 ms).  ResNet-50 times the same with the
-  chosen options as with the defaults (19.8-20.1 vs 19.7-20.3 ms, 2 threads).
-- CPU execution provider only, and no custom op library is ever registered: the emulation
-  must not depend on the host's accelerators, and a model cannot load code into the child.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/ort_session.py``.
 """
 
 from __future__ import annotations

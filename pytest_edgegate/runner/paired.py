@@ -1,7 +1,7 @@
 """Paired rounds: the model, the host kernels and the reference networks, interleaved run by
 run on one thread, so that the model and the speeds it is divided by share one time window.
 
-The arithmetic on the rounds is :mod:`pytest_edgegate.translation.hostwork`; why rounds are
+The arithmetic on the rounds is :mod:`pytest_edgegate.runner.hostwork`; why rounds are
 interleaved, single-threaded, reduced by deciles and referenced: ``docs/translation.md``.
 """
 
@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pytest_edgegate.translation.hostwork import (
+from pytest_edgegate.runner.hostwork import (
     QUANTILE,
     is_precise,
     needed,
@@ -53,7 +53,7 @@ def paired_rounds(
     """
     from pytest_edgegate.runner.kernels import kernel_models
     from pytest_edgegate.runner.ort_session import create_session
-    from pytest_edgegate.translation.references import reference_networks
+    from pytest_edgegate.runner.references import reference_networks
 
     networks = reference_networks() if references else []
     wanted = needed(work)

@@ -1,14 +1,6 @@
 """onnxruntime's per-node profile of one run, parsed into plain records.
 
-onnxruntime writes a Chrome-trace JSON: one ``model_run`` event per run and one
-``<node>_kernel_time`` event per node executed, with the op type in ``args.op_name``.  The
-profile comes from a separate session created after the timed runs (profiling adds a
-timestamp and a JSON record per node, which would bias the timed runs), run twice, and
-only the second run is kept: the first one pays for allocations and page faults.
-
-Op types are those of the *optimized* graph (``FusedConv``, ``FusedGemm``...).  The
-classes ``conv`` and ``gemm`` group what the cost model treats as compute-bound; the rest
-(element-wise, pooling, normalization, data movement) is ``other``.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/profiling.py``.
 """
 
 from __future__ import annotations

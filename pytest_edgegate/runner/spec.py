@@ -1,8 +1,8 @@
 """What to run and under which constraints: :class:`RunSpec`.
 
 A spec is plain data so that the parent can validate it before paying for a child process
-and ship it to the child as JSON.  Every field has a default that matches INTERFACE.md's
-defaults and issue 3 (warm-up, 2 % CI, a few seconds of timing, a per-run timeout).
+and ship it to the child as JSON.  Every field has a default that matches the
+documented options (warm-up, 2 % CI, a few seconds of timing, a per-run timeout).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_edgegate.runner.hostwork import KERNELS
 from pytest_edgegate.runner.run_error import RunError
-from pytest_edgegate.translation.hostwork import KERNELS
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,7 +34,7 @@ class RunSpec:
     model and the kernels also run interleaved on one thread (:mod:`.paired`, the basis of the
     device figure) until the median ratio is known to 1 % or ``paired_time_s`` passes; the
     stopping rule needs ``work``, the model's float and int8 conv/GEMM FLOPs and streamed
-    bytes (``translate.host_work``); without it the rounds run to the cap (and every kernel
+    bytes (``costmodel.host.host_work``); without it the rounds run to the cap (and every kernel
     runs).  ``reference_threads``
     (e.g. 1) also times the model with that many threads, in a session of its own: on a
     shared host a single-threaded time is far less disturbed by load than a time that needs

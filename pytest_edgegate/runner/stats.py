@@ -1,18 +1,6 @@
 """Latency statistics and the adaptive timing loop.
 
-A CI gate needs a latency figure with a stated uncertainty, and no more runs than it takes to
-get one.  So the loop runs until the 95 % confidence interval of the *median* is within
-``rel_ci`` of the median on both sides, or a time cap passes, whichever comes first.  The
-median (not the mean) because run-time distributions on a shared machine are right-skewed:
-a descheduled run can take ten times as long, which moves the mean and not the median.
-
-The interval is the distribution-free order-statistic interval: for ``n`` sorted samples the
-ranks ``floor(n/2 - z*sqrt(n)/2)`` and ``ceil(1 + n/2 + z*sqrt(n)/2)`` (1-based, normal
-approximation of Binomial(n, 1/2), z = 1.96) bracket the population median with about 95 %
-probability whatever the distribution (Conover, *Practical Nonparametric Statistics*, 3.2).
-It needs no bootstrap, so checking it every few runs costs a sort.
-
-Pure numpy and the standard library: the child process imports this, the parent never needs to.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/stats.py``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pytest_edgegate.calibrate.fit import with_constants
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.profiles import load_catalogue
-from pytest_edgegate.translation.nb201 import build_nb201
+from pytest_edgegate.runner.nb201 import build_nb201
 
 CPU = {
     "threads": 1,

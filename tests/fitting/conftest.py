@@ -1,6 +1,6 @@
 """Fixtures for the calibration tests: the shared HW-NAS data, or a clean skip without it.
 
-The measurement files live outside the repository (``<repo>/../shared/data/hwnas``) and are
+The measurement files live outside the repository (``$EDGEGATE_DATA_DIR/hwnas``) and are
 never copied in, so a checkout without them must still pass: every test that needs them takes
 ``hwnas_dir`` (or a fixture built on it) and is skipped with the reason.  The builder tests
 need no data.

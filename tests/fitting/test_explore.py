@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bench.fitting import explore, hwnas
-from pytest_edgegate.translation.nb201 import CELL_OPS, build_nb201
+from pytest_edgegate.runner.nb201 import CELL_OPS, build_nb201
 
 from .test_nb201 import ARCH_ALL_NONE, ARCH_MIXED, ARCH_ZERO_FEEDS, count_macs_flops
 

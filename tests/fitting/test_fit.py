@@ -24,7 +24,7 @@ from pytest_edgegate.analysis import ModelAnalysis, analyze
 from pytest_edgegate.calibrate import fit
 from pytest_edgegate.costmodel import CostModelUnavailable, estimate
 from pytest_edgegate.profiles import load_catalogue
-from pytest_edgegate.translation.nb201 import CELL_OPS, build_nb201
+from pytest_edgegate.runner.nb201 import CELL_OPS, build_nb201
 
 REPO = Path(__file__).resolve().parents[2]
 

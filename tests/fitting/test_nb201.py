@@ -16,7 +16,7 @@ import onnxruntime as ort
 import pytest
 
 from bench.fitting.nb201_cells import op_counts, output_depends_on_input
-from pytest_edgegate.translation.nb201 import (
+from pytest_edgegate.runner.nb201 import (
     CELL_OPS,
     build_nb201,
     parse_arch_str,

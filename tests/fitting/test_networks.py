@@ -28,7 +28,7 @@ from bench.fitting.networks import (
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue
-from pytest_edgegate.translation.nb201 import CELL_OPS, build_nb201
+from pytest_edgegate.runner.nb201 import CELL_OPS, build_nb201
 
 from .test_nb201 import ARCH_MIXED, ARCH_ZERO_FEEDS, arch_from_ops
 

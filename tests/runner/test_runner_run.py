@@ -24,9 +24,9 @@ from runner_models import (
 
 from pytest_edgegate.runner import RunError, RunResult, RunSpec, run_model
 from pytest_edgegate.runner.child import FAULT_ENV
+from pytest_edgegate.runner.hostwork import KERNELS
 from pytest_edgegate.runner.launch import host_cores
 from pytest_edgegate.runner.paired import MIN_ROUNDS
-from pytest_edgegate.translation.hostwork import KERNELS
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the runner needs POSIX")
 
@@ -230,8 +230,8 @@ def test_paired_rounds_run_on_one_thread_and_stop_when_the_ratio_is_known(model_
     assert not capped.paired["converged"]  # no work given: ran to the cap
     # with the work known it stops once the ratio is known to 1 % (how soon depends on the
     # machine's noise; the rule itself is tested deterministically in test_runner_units)
+    from pytest_edgegate.runner.hostwork import is_precise, ratio_estimate
     from pytest_edgegate.runner.paired import MAX_ROUNDS
-    from pytest_edgegate.translation.hostwork import is_precise, ratio_estimate
 
     precise = is_precise(ratio_estimate(adaptive.paired, work), 0.01)
     assert adaptive.paired["converged"] == precise

@@ -224,7 +224,7 @@ class TestPairedArithmetic:
         }
 
     def test_ratio_is_model_time_over_modelled_time(self):
-        from pytest_edgegate.translation.hostwork import ratio_estimate
+        from pytest_edgegate.runner.hostwork import ratio_estimate
 
         est = ratio_estimate(self.record([40.0] * 20), self.MODEL_WORK)
         assert est["ratio"] == pytest.approx(2.0)
@@ -232,7 +232,7 @@ class TestPairedArithmetic:
         assert est["rounds"] == 20
 
     def test_a_slowdown_shared_by_model_and_kernels_cancels(self):
-        from pytest_edgegate.translation.hostwork import ratio_estimate
+        from pytest_edgegate.runner.hostwork import ratio_estimate
 
         idle = ratio_estimate(self.record([20.0] * 12), self.MODEL_WORK)
         loaded = ratio_estimate(self.record([30.0] * 12, slow=1.5), self.MODEL_WORK)
@@ -240,7 +240,7 @@ class TestPairedArithmetic:
 
     def test_the_right_tail_of_disturbed_runs_does_not_move_the_ratio(self):
         """A third of the model's runs disturbed (2x slower): the lower decile ignores them."""
-        from pytest_edgegate.translation.hostwork import is_precise, ratio_estimate
+        from pytest_edgegate.runner.hostwork import is_precise, ratio_estimate
 
         steady = [20.0 + 0.01 * i for i in range(60)]
         disturbed = [v * (2.0 if i % 3 == 0 else 1.0) for i, v in enumerate(steady)]
@@ -255,7 +255,7 @@ class TestPairedArithmetic:
 
     def test_a_very_wide_interval_stays_positive(self):
         """A few rounds, some disturbed tenfold (a loaded CI machine): still a usable figure."""
-        from pytest_edgegate.translation.hostwork import ratio_estimate
+        from pytest_edgegate.runner.hostwork import ratio_estimate
 
         record = self.record([20.0, 2000.0, 2100.0, 2200.0, 2300.0])
         record["cpu_ms"]["stream_add"] = [3.0, 300.0, 310.0, 320.0, 330.0]
@@ -286,7 +286,7 @@ class TestReferenceNetworks:
         }
 
     def test_a_model_like_the_reference_gets_ratio_one(self):
-        from pytest_edgegate.translation.hostwork import ratio_estimate
+        from pytest_edgegate.runner.hostwork import ratio_estimate
 
         est = ratio_estimate(
             self.record([30.0] * 60, [30.0] * 60, self.MODEL_WORK), self.MODEL_WORK
@@ -295,7 +295,7 @@ class TestReferenceNetworks:
         assert est["model_ratio"] == pytest.approx(1.5) == est["reference_ratio"]
 
     def test_the_model_twice_as_slow_as_its_roofline_relative_to_the_reference(self):
-        from pytest_edgegate.translation.hostwork import ratio_estimate
+        from pytest_edgegate.runner.hostwork import ratio_estimate
 
         est = ratio_estimate(
             self.record([40.0] * 60, [20.0] * 60, self.MODEL_WORK), self.MODEL_WORK
@@ -305,7 +305,7 @@ class TestReferenceNetworks:
     def test_the_references_count_as_one_workload(self):
         """Their times and work are summed round by round: 10 + 30 ms for twice the work
         is the reference ratio of one network taking 20 ms."""
-        from pytest_edgegate.translation.hostwork import ratio_estimate
+        from pytest_edgegate.runner.hostwork import ratio_estimate
 
         record = self.record([20.0] * 60, [10.0] * 60, self.MODEL_WORK)
         record["cpu_ms"] |= {"reference1": [30.0] * 60}
@@ -316,7 +316,7 @@ class TestReferenceNetworks:
 
     def test_kernels_divide_out_where_model_and_reference_do_the_same_work(self):
         """Noisy kernels widen the interval only by the difference of the work mixes."""
-        from pytest_edgegate.translation.hostwork import ratio_estimate
+        from pytest_edgegate.runner.hostwork import ratio_estimate
 
         rng = np.random.default_rng(0)
         record = self.record([20.0] * 60, [20.0] * 60, self.MODEL_WORK)
@@ -343,7 +343,7 @@ class TestQuantileInterval:
         assert quantile_ci(np.arange(1, 54), 0.1)[0] == 1.0  # rank 1 itself, now proper
 
     def test_ten_tight_rounds_are_not_precise_yet(self):
-        from pytest_edgegate.translation.hostwork import is_precise
+        from pytest_edgegate.runner.hostwork import is_precise
 
         assert not is_precise({"ratio": 1.0, "ci_low": 1.0, "ci_high": 1.0, "quantile": 0.1,
                                "rounds": 10}, 0.01)  # fmt: skip
@@ -370,3 +370,11 @@ class TestPairedLoop:
         assert 53 <= precise["rounds"] <= 60 and precise["elapsed_s"] < 60
         capped = paired.paired_rounds(lambda: None, time_cap_s=0.0)
         assert not capped["converged"] and capped["rounds"] == paired.MIN_ROUNDS
+
+
+def test_work_kinds_are_the_host_kernels_kinds() -> None:
+    """The cost model's host work and the runner's kernels name the same kinds of work."""
+    from pytest_edgegate.costmodel.host import WORK_KINDS
+    from pytest_edgegate.runner.hostwork import KERNELS
+
+    assert tuple(KERNELS) == WORK_KINDS

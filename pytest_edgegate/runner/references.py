@@ -29,8 +29,8 @@ REFERENCE_ARCHS = (
 def reference_networks() -> list[tuple[str, bytes, dict[str, np.ndarray], dict[str, float]]]:
     """(name, model bytes, feeds, work by kernel kind) of each reference network."""
     from pytest_edgegate.analysis import analyze
-    from pytest_edgegate.translation.device import host_work
-    from pytest_edgegate.translation.nb201 import build_nb201
+    from pytest_edgegate.costmodel.host import host_work
+    from pytest_edgegate.runner.nb201 import build_nb201
 
     x = np.random.default_rng(20240521).standard_normal((1, 3, 32, 32), dtype=np.float32)
     out = []

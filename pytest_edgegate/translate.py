@@ -1,34 +1,6 @@
 """From what the host measured to what the device would take.
 
-The host is not the device, so a host timing is never reported as the device's latency.
-edgegate uses the cost model as the bridge, calibrated against the host in the same process:
-
-    device_ms = npu_part + cpu_part_estimate(device) * r(model) / r(references)
-    r(x)      = measured_host(x) / modelled_host(x)
-
-``modelled_host`` prices a network's work (float and int8 MACs, bytes, run calls, nodes) at
-the host's own speeds, measured by the runner's calibration kernels in the child that timed
-the model.  ``r`` is what the runtime really does beyond that roofline on this host (fusions,
-cache behaviour, slow paths).  The references are three NAS-Bench-201 networks, the family the
-profiles' constants were fitted on, so on them the device's estimate is right by
-construction; dividing by their ``r`` (the three taken as one workload, their times and work
-summed) keeps only how the model departs from that family on this host, and cancels what the
-host's load does to networks as opposed to kernels.
-
-The runner interleaves the model, the kernels and the references run by run, all on one
-thread, and uses each series' lower decile (``runner/paired.py`` says why, with the
-measurements); the deciles' order-statistic intervals give the device figure's ~95 %
-interval (``device_ci_ms``).  Without paired rounds, the fastest (least disturbed) runs of
-the model and of the kernels at the run's thread count are used, without references.
-
-How good is it?  ``python bench/translation.py`` (30 NAS-Bench-201 networks of the reporting
-split, against the Raspberry Pi 5's measured ONNX Runtime latency, 2026-11-21): the cost
-model's estimate alone MAPE 2.9 % (96.7 % within +-10 %), this translation 9.0 % (56.7 %),
-without the references 11.8 % (46.7 %).  This host is an x86 core, whose efficiency from one
-network to the next varies differently from an Arm core's, so on networks the cost model
-knows the estimate is the better figure (hence ``--edge-latency=estimate`` by default); the
-measured figure is for what the cost model cannot see, such as an operator onnxruntime runs
-on a slow path.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/translate.py``.
 """
 
 from __future__ import annotations
@@ -37,8 +9,8 @@ import math
 from typing import Any
 
 from pytest_edgegate.analysis import ModelAnalysis
-from pytest_edgegate.costmodel.terms import INT_TYPES, cpu_class, executed, node_bytes
-from pytest_edgegate.translation.hostwork import KERNELS, kernel_speeds, modelled_ms, ratio_estimate
+from pytest_edgegate.costmodel.host import host_work
+from pytest_edgegate.runner.hostwork import kernel_speeds, modelled_ms, ratio_estimate
 
 
 def host_speeds(calibration: Any) -> dict[str, float] | None:
@@ -56,22 +28,6 @@ def host_speeds(calibration: Any) -> dict[str, float] | None:
     except (KeyError, ZeroDivisionError):
         return None
     return speeds if speeds and min(speeds.values()) > 0 else None
-
-
-def host_work(analysis: ModelAnalysis) -> dict[str, float]:
-    """The model's work by the kind of kernel that measures the host's speed at it: MACs (as
-    FLOPs) of float and of quantized products apart, every node's bytes as streaming, one
-    ``run`` call, and the node executions the runtime dispatches."""
-    work = dict.fromkeys(KERNELS, 0.0)
-    work["call"] = 1.0
-    for node in executed(analysis.nodes):
-        work["dispatch"] += node.executions
-        cls = cpu_class(node)
-        if cls != "vector":
-            kind = "gemm" if cls == "gemm" else "conv"
-            work[kind + ("_int8" if node.compute_dtype in INT_TYPES else "")] += node.flops
-        work["stream"] += node_bytes(node)
-    return work
 
 
 def modelled_host_ms(analysis: ModelAnalysis, calibration: Any) -> float | None:
