@@ -117,8 +117,8 @@ class _Net:
         return self.act(self._node("Relu", [self._node("Add", [a, b], "add")], "relu"))
 
     def avgpool_flatten(self, x: str, kernel: tuple[int, int]) -> str:
-        y = self.act(self._node("AveragePool", [x], "pool", kernel_shape=list(kernel)))
-        return self._node("Flatten", [y], "flatten", axis=1)
+        y = self._node("AveragePool", [x], "pool", kernel_shape=list(kernel))
+        return self.act(self._node("Flatten", [y], "flatten", axis=1))
 
     def softmax(self, x: str) -> str:
         return self._node("Softmax", [x], "softmax", axis=1)
