@@ -1,13 +1,14 @@
 """Microcontroller cost model: cycles per layer at the profile's clock, energy at board power.
 
-A layer's cycles are its MACs times the cycles per MAC of its class (dense k x k convolution,
-depthwise, pointwise 1x1, fully connected) on the profile's core and runtime, or, for the
-memory-bound layers (elementwise, pooling, softmax...), the elements they move times cycles
-per element; every layer adds a fixed cost and every inference one more.  Activations that follow a
-MAC layer and Quantize/Dequantize pairs are fused into the int8 kernels by MCU runtimes and
-cost nothing.  fp32 MACs cost ``fp32_factor`` times int8 ones.  Energy is the profile's
-``[power] active_w`` (the measured board power while inferring) times the latency.  The
-constants live in the profile's ``[mcu]`` table, fitted by ``bench/fitting/mlperf_tiny.py``.
+A layer's cycles are its MACs times the cycles per MAC of its class (dense k x k
+convolution, depthwise, pointwise 1x1, fully connected) on the profile's core and runtime,
+plus its output elements times the cycles to requantize and store one; a memory-bound layer
+(elementwise, pooling, softmax...) costs cycles per element it moves; every layer adds a
+fixed cost and every inference one more.  Activations that follow a MAC layer and
+Quantize/Dequantize pairs are fused into the int8 kernels by MCU runtimes and cost nothing.
+fp32 MACs cost ``fp32_factor`` times int8 ones.  Energy is the profile's ``[power]
+active_w`` (the measured board power while inferring) times the latency.  The constants
+live in the profile's ``[mcu]`` table, fitted by ``bench/fitting/mlperf_tiny.py``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ CONSTANT_KEYS = (
     "cycles_per_mac_pointwise",
     "cycles_per_mac_fc",
     "cycles_per_vector_element",
+    "cycles_per_output",
     "cycles_per_layer",
     "cycles_per_inference",
     "fp32_factor",
@@ -52,6 +54,7 @@ class McuConstants:
     cycles_per_mac_pointwise: float
     cycles_per_mac_fc: float
     cycles_per_vector_element: float
+    cycles_per_output: float
     cycles_per_layer: float
     cycles_per_inference: float
     fp32_factor: float
@@ -78,6 +81,7 @@ class LayerWork:
     cls: str  # conv, depthwise, pointwise, fc, vector or "free"
     macs: int
     vector_elements: int
+    outputs: int  # output elements of a MAC layer (each is requantized and stored)
     fp32: bool
 
 
@@ -113,6 +117,7 @@ def layers(analysis: ModelAnalysis) -> list[LayerWork]:
         # Elements moved: the same count whether a QDQ graph holds them as float or not.
         width = DTYPE_BYTES.get(node.compute_dtype, 1)
         moved = (node.bytes_read + node.bytes_written - node.weight_bytes) // width
+        out = node.output_shapes[0] if node.output_shapes else None
         work.append(
             LayerWork(
                 node.name or node.op_type,
@@ -120,6 +125,7 @@ def layers(analysis: ModelAnalysis) -> list[LayerWork]:
                 cls,
                 node.macs if cls in MAC_CLASSES else 0,
                 max(0, moved) if cls == "vector" else 0,
+                math.prod(out) if out and cls in MAC_CLASSES else 0,
                 fp32,
             )
         )
@@ -129,7 +135,7 @@ def layers(analysis: ModelAnalysis) -> list[LayerWork]:
 def features(analysis: ModelAnalysis) -> dict[str, float]:
     """Totals the constants multiply: MACs per class (fp32 apart), vector bytes, layers."""
     out = {f"macs_{c}": 0.0 for c in MAC_CLASSES} | {f"fp32_macs_{c}": 0.0 for c in MAC_CLASSES}
-    out |= {"vector_elements": 0.0, "layers": 0.0}
+    out |= {"vector_elements": 0.0, "outputs": 0.0, "layers": 0.0}
     for layer in layers(analysis):
         if layer.cls == "free":
             continue
@@ -138,6 +144,7 @@ def features(analysis: ModelAnalysis) -> dict[str, float]:
             out["vector_elements"] += layer.vector_elements
         else:
             out[("fp32_" if layer.fp32 else "") + f"macs_{layer.cls}"] += layer.macs
+            out["outputs"] += layer.outputs
     return out
 
 
@@ -147,13 +154,15 @@ def layer_cycles(layer: LayerWork, k: McuConstants) -> float:
     if layer.cls == "vector":
         return layer.vector_elements * k.cycles_per_vector_element + k.cycles_per_layer
     scale = k.fp32_factor if layer.fp32 else 1.0
-    return layer.macs * k.per_mac(layer.cls) * scale + k.cycles_per_layer
+    mac_cycles = layer.macs * k.per_mac(layer.cls) * scale
+    return mac_cycles + layer.outputs * k.cycles_per_output + k.cycles_per_layer
 
 
 def cycles(feats: dict[str, float], k: McuConstants) -> float:
     """Cycles of one inference from :func:`features` totals (what the fit evaluates)."""
     total = k.cycles_per_inference + feats["layers"] * k.cycles_per_layer
     total += feats["vector_elements"] * k.cycles_per_vector_element
+    total += feats["outputs"] * k.cycles_per_output
     for c in MAC_CLASSES:
         total += k.per_mac(c) * (feats[f"macs_{c}"] + k.fp32_factor * feats[f"fp32_macs_{c}"])
     return total

@@ -117,6 +117,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "cycles_per_mac_pointwise": _num("cycles per MAC of a 1x1 convolution"),
         "cycles_per_mac_fc": _num("cycles per MAC of a fully connected layer"),
         "cycles_per_vector_element": _num("cycles per element a memory-bound layer moves"),
+        "cycles_per_output": Field("float", minimum=0.0, doc="cycles per MAC-layer output"),
         "cycles_per_layer": Field("float", minimum=0.0, doc="fixed cycles per layer"),
         "cycles_per_inference": Field("float", minimum=0.0, doc="fixed cycles per inference"),
         "fp32_factor": _num("fp32 MAC cost as a multiple of an int8 MAC's"),

@@ -86,6 +86,7 @@ def test_layers_priced_by_class(nets) -> None:
     assert kws["macs_pointwise"] == 2_048_000 and kws["macs_fc"] == 768
     assert features(nets[("kws", False)])["fp32_macs_pointwise"] == 2_048_000
     assert kws["layers"] == 12  # conv + 4 x (dw + pw) + pool + fc + softmax; ReLU/QDQ fused
+    assert kws["outputs"] == 9 * 25 * 5 * 64 + 12  # conv, dw and pw outputs at 25x5x64, fc
 
 
 def test_profile_without_constants_is_refused(tmp_path, nets) -> None:
