@@ -83,6 +83,7 @@ class LayerWork:
     vector_elements: int
     outputs: int  # output elements of a MAC layer (each is requantized and stored)
     fp32: bool
+    runs: int = 1  # executions per inference (a Loop body's node runs once per iteration)
 
 
 def layer_class(node: NodeStats) -> str:
@@ -125,8 +126,9 @@ def layers(analysis: ModelAnalysis) -> list[LayerWork]:
                 cls,
                 node.macs if cls in MAC_CLASSES else 0,
                 max(0, moved) if cls == "vector" else 0,
-                math.prod(out) if out and cls in MAC_CLASSES else 0,
+                math.prod(out) * node.executions if out and cls in MAC_CLASSES else 0,
                 fp32,
+                node.executions,
             )
         )
     return work
@@ -139,7 +141,7 @@ def features(analysis: ModelAnalysis) -> dict[str, float]:
     for layer in layers(analysis):
         if layer.cls == "free":
             continue
-        out["layers"] += 1
+        out["layers"] += layer.runs
         if layer.cls == "vector":
             out["vector_elements"] += layer.vector_elements
         else:
@@ -151,11 +153,12 @@ def features(analysis: ModelAnalysis) -> dict[str, float]:
 def layer_cycles(layer: LayerWork, k: McuConstants) -> float:
     if layer.cls == "free":
         return 0.0
+    fixed = k.cycles_per_layer * layer.runs
     if layer.cls == "vector":
-        return layer.vector_elements * k.cycles_per_vector_element + k.cycles_per_layer
+        return layer.vector_elements * k.cycles_per_vector_element + fixed
     scale = k.fp32_factor if layer.fp32 else 1.0
     mac_cycles = layer.macs * k.per_mac(layer.cls) * scale
-    return mac_cycles + layer.outputs * k.cycles_per_output + k.cycles_per_layer
+    return mac_cycles + layer.outputs * k.cycles_per_output + fixed
 
 
 def cycles(feats: dict[str, float], k: McuConstants) -> float:
@@ -188,7 +191,7 @@ def estimate_mcu(analysis: ModelAnalysis, profile: DeviceProfile) -> Estimate:
         if layer.cls == "free":
             continue
         seconds = layer_cycles(layer, k) / hz
-        overhead_s = k.cycles_per_layer / hz
+        overhead_s = k.cycles_per_layer * layer.runs / hz
         part = "memory_ms" if layer.cls == "vector" else "compute_ms"
         breakdown[part] += (seconds - overhead_s) * 1e3
         breakdown["overhead_ms"] += overhead_s * 1e3
