@@ -63,9 +63,7 @@ class McuConstants:
     def from_table(cls, table: dict, profile_id: str) -> McuConstants:
         missing = [k for k in CONSTANT_KEYS if k not in table]
         if missing:
-            raise McuConstantsMissing(
-                f"profile {profile_id}: [mcu] lacks {', '.join(missing)}"
-            )
+            raise McuConstantsMissing(f"profile {profile_id}: [mcu] lacks {', '.join(missing)}")
         return cls(**{k: float(table[k]) for k in CONSTANT_KEYS})
 
     def per_mac(self, cls: str) -> float:
