@@ -96,7 +96,7 @@ def _cost_model(runs: int) -> int:
                 estimate(analysis, profile)
                 done += 1
             except CostModelUnavailable:
-                pass  # the microcontroller: static checks only
+                pass  # a profile without cost-model constants
         return done
 
     estimated = all_profiles()
@@ -104,7 +104,7 @@ def _cost_model(runs: int) -> int:
     ok = seconds < COST_BUDGET_SECONDS
     print(
         f"cost model: {BUDGET_MODEL} on {estimated} of {len(profiles)} profiles "
-        f"(the rest static-only): {seconds * 1e3:.1f} ms; budget < "
+        f"(the rest without constants): {seconds * 1e3:.1f} ms; budget < "
         f"{COST_BUDGET_SECONDS * 1e3:.0f} ms: {'within budget' if ok else 'over budget'}"
     )
     return 0 if ok else 1

@@ -131,7 +131,7 @@ class EdgeHandle:
             run_notes = measured.notes
         not_run = "no run: ask for one with --edge-measure or edge.evaluate(..., measure=True)"
         if self.target.is_mcu:
-            not_run = f"{self.target.id} is a microcontroller profile: static checks only"
+            not_run = f"{self.target.id} is a microcontroller profile: edgegate cannot run it"
         if self.settings.latency_source == "measured":
             found["latency_ms"] = (
                 measured.latency if measured else Availability(None, reason=not_run)

@@ -147,15 +147,15 @@ def test_unavailable_metric_never_passes_silently(pytester: pytest.Pytester) -> 
         """
         import pytest
 
-        @pytest.mark.edge_budget(latency_ms=1000, npu_coverage=0.5)
-        def test_latency(edge):
+        @pytest.mark.edge_budget(energy_mj=1000, npu_coverage=0.5)
+        def test_energy(edge):
             edge.evaluate("models/tiny.onnx")
         """
     )
-    result = pytester.runpytest("--edge-target=cortex-m7")
+    result = pytester.runpytest("--edge-target=cortex-m7")  # no measured board power
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*latency_ms: not available on cortex-m7:*", "*npu_coverage: not available*no NPU*"]
+        ["*energy_mj: not available on cortex-m7:*", "*npu_coverage: not available*no NPU*"]
     )
 
 

@@ -96,7 +96,7 @@ class Estimate:
 def _params(profile: DeviceProfile) -> CostParams:
     table = profile.raw.get("costmodel")
     if profile.is_mcu:
-        raise CostModelUnavailable(f"{profile.id} is a microcontroller profile: static checks only")
+        raise CostModelUnavailable(f"{profile.id}: a microcontroller is priced by costmodel.mcu")
     if not table:
         raise CostModelUnavailable(f"profile {profile.id} has no [costmodel] constants")
     params = CostParams.from_table(table)
@@ -178,6 +178,10 @@ def estimate(
     ``threads`` defaults to the profile's cores: the device used as a deployment would.
     Raises :class:`CostModelUnavailable` when the profile cannot be estimated.
     """
+    if profile.is_mcu:  # cycles per layer at the MCU's clock: costmodel/mcu.py
+        from pytest_edgegate.costmodel.mcu import estimate_mcu
+
+        return estimate_mcu(analysis, profile)
     params = _params(profile)
     threads = threads or profile.cpu.cores
     nodes = executed(analysis.nodes)

@@ -41,6 +41,7 @@ TOP_LEVEL: dict[str, Field] = {
     "kind": Field("str", required=True, choices=KINDS, doc="cpu, npu or mcu"),
     "description": Field("str", doc="what the device is and what it is used for"),
     "extends": Field("str", doc="id of a profile this file starts from and overrides"),
+    "runtime": Field("str", doc="inference runtime the estimate models (e.g. x-cube-ai)"),
 }
 
 SECTIONS: dict[str, dict[str, Field]] = {
@@ -109,6 +110,17 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "npu_pj_per_sram_byte": Field("float", minimum=0.0, doc="on-chip byte moved, pJ"),
         "npu_pj_per_dram_byte": Field("float", minimum=0.0, doc="off-chip byte moved, pJ"),
         "npu_static_w": Field("float", minimum=0.0, doc="NPU static power while busy, W"),
+    },
+    "mcu": {  # microcontroller cost model (pytest_edgegate/costmodel/mcu.py)
+        "cycles_per_mac_conv": _num("cycles per MAC of a dense k x k convolution"),
+        "cycles_per_mac_depthwise": _num("cycles per MAC of a depthwise convolution"),
+        "cycles_per_mac_pointwise": _num("cycles per MAC of a 1x1 convolution"),
+        "cycles_per_mac_fc": _num("cycles per MAC of a fully connected layer"),
+        "cycles_per_vector_element": _num("cycles per element a memory-bound layer moves"),
+        "cycles_per_output": Field("float", minimum=0.0, doc="cycles per MAC-layer output"),
+        "cycles_per_layer": Field("float", minimum=0.0, doc="fixed cycles per layer"),
+        "cycles_per_inference": Field("float", minimum=0.0, doc="fixed cycles per inference"),
+        "fp32_factor": _num("fp32 MAC cost as a multiple of an int8 MAC's"),
     },
     "sources": {},  # free-form: "section.key" = "citation"
 }

@@ -181,8 +181,7 @@ def test_weights_beyond_onchip_memory_stream(tmp_path: Path) -> None:
 
 def test_unavailable_profiles(tmp_path: Path) -> None:
     catalogue = load_catalogue()
-    with pytest.raises(CostModelUnavailable, match="microcontroller"):
-        estimate(analyze(conv_model()), catalogue.get("cortex-m7"))
+    assert estimate(analyze(conv_model()), catalogue.get("cortex-m7")).latency_ms > 0
     bare = tmp_path / "bare.toml"
     bare.write_text(
         'id = "bare"\nversion = "1"\nname = "b"\nkind = "cpu"\n[cpu]\ncores = 1\nclock_mhz = 1\n'
