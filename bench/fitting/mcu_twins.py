@@ -83,10 +83,14 @@ class _Twin:
             return self._node("Clip", [y, lo, hi], "relu6")
         return y
 
-    def _weights(self, w: np.ndarray, b: np.ndarray) -> tuple[str, str, np.ndarray]:
-        """ONNX (weight, bias) inputs, per-channel int8 in the QDQ form, and the scales."""
-        axes = tuple(range(1, w.ndim))
-        scale = np.maximum(np.abs(w).max(axis=axes), 1e-6).astype(np.float32) / 127.0
+    def _weights(
+        self, w: np.ndarray, b: np.ndarray, scale: np.ndarray | None = None
+    ) -> tuple[str, str, np.ndarray]:
+        """ONNX (weight, bias) inputs, int8 in the QDQ form (per channel unless ``scale`` is
+        given), and the scales."""
+        if scale is None:
+            axes = tuple(range(1, w.ndim))
+            scale = np.maximum(np.abs(w).max(axis=axes), 1e-6).astype(np.float32) / 127.0
         base = self._id("w")
         if not self.q:
             return self._init(base, w), self._init(base + "_b", b), scale
@@ -171,20 +175,25 @@ class _Twin:
         self.tfl.op("RESHAPE", [pooled, shape], [flat])
         return _T(y, flat, (c,))
 
-    def dense_softmax(self, x: _T, cout: int) -> tuple[onnx.ModelProto | None, bytes]:
+    def dense(self, x: _T, cout: int, out_name: str | None = None) -> _T:
+        """FULLY_CONNECTED (int8 weights, one scale: TFLM's int8 FC is per-tensor)."""
         (cin,) = x.shape
         w = self.rng.normal(0, (2.0 / cin) ** 0.5, (cout, cin)).astype(np.float32)
         b = self.rng.normal(0, 0.05, cout).astype(np.float32)
-        wn, bn, scale = self._weights(w, b)
+        per_tensor = np.full(cout, np.abs(w).max() / 127.0, np.float32)
+        wn, bn, _ = self._weights(w, b, per_tensor)
         y = self._qdq(self._node("Gemm", [x.onnx, wn, bn], "fc", transB=1))
-        y = self._node("Softmax", [y], "softmax", axis=1)
-        logits = self.tfl.tensor(self._id("t"), [1, cout], quant=([ACT_SCALE], [0], 0))
-        per_tensor = np.full(1, scale.max(), np.float32)
-        wt = self._tfl_weight(w, per_tensor, 0)
-        bias = self._tfl_bias(b, np.full(cout, per_tensor[0], np.float32))
-        self.tfl.op("FULLY_CONNECTED", [x.tfl, wt, bias], [logits], activation=NONE)
+        out = self.tfl.tensor(out_name or self._id("t"), [1, cout], quant=([ACT_SCALE], [0], 0))
+        wt = self._tfl_weight(w, per_tensor[:1], 0)
+        bias = self._tfl_bias(b, per_tensor)
+        self.tfl.op("FULLY_CONNECTED", [x.tfl, wt, bias], [out], activation=NONE)
+        return _T(y, out, (cout,))
+
+    def dense_softmax(self, x: _T, cout: int) -> tuple[onnx.ModelProto, bytes]:
+        logits = self.dense(x, cout)
+        y = self._node("Softmax", [logits.onnx], "softmax", axis=1)
         probs = self.tfl.tensor("output", [1, cout], quant=([1.0 / 256.0], [-128], 0))
-        self.tfl.op("SOFTMAX", [logits], [probs], beta=1.0)
+        self.tfl.op("SOFTMAX", [logits.tfl], [probs], beta=1.0)
         graph = helper.make_graph(
             self.nodes, self.name,
             [helper.make_tensor_value_info("input", TensorProto.FLOAT, self.input_shape)],

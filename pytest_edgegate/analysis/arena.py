@@ -36,6 +36,8 @@ _ACTIVATIONS = frozenset(
     op_names("Relu Clip LeakyRelu Sigmoid Tanh HardSigmoid HardSwish Identity PRelu Elu Selu")
 )
 _VIEWS = frozenset(op_names("Reshape Flatten Squeeze Unsqueeze"))
+#: Nodes that vanish into their producer's kernel when they share its buffer.
+_FUSED = _ACTIVATIONS | {"QuantizeLinear", "DequantizeLinear"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class ArenaPlan:
     persistent_bytes: int
     scratch_bytes: int  # scratch buffers live at the peak
     peak_time: int
-    peak_tensors: tuple[str, ...]
+    peak_tensors: tuple[str, ...]  # one name per buffer live at the peak (its first tensor)
     buffers: tuple[Buffer, ...] = field(repr=False)
 
     @property
@@ -127,8 +129,10 @@ def plan_arena(analysis: ModelAnalysis, rules: ArenaRules = TFLM_CMSIS_NN) -> Ar
     first: dict[str, int] = {name: 0 for name in graph_inputs}
     shapes = _shapes(analysis)
     scratch: list[Buffer] = []
+    kernels: list[NodeStats] = []
     for i, node in enumerate(nodes):
         time = i + 1
+        fused = False
         for out in node.outputs:
             if out not in sizes or out in owner:
                 continue
@@ -137,10 +141,13 @@ def plan_arena(analysis: ModelAnalysis, rules: ArenaRules = TFLM_CMSIS_NN) -> Ar
                 key = owner[src]
                 owner[out] = key
                 members[key].append(out)
+                fused = fused or node.op_type in _FUSED
             else:
                 owner[out] = out
                 members[out] = [out]
                 first[out] = time
+        if not fused:
+            kernels.append(node)
         need = scratch_bytes(node, shapes, rules.scratch)
         if need > 0:
             scratch.append(Buffer((), _align(need, rules), time, time, scratch_of=node.name))
@@ -159,10 +166,14 @@ def plan_arena(analysis: ModelAnalysis, rules: ArenaRules = TFLM_CMSIS_NN) -> Ar
     return ArenaPlan(
         rules=rules.name,
         planned_bytes=planned,
-        persistent_bytes=persistent_bytes(nodes, sizes, shapes, rules.pointer_bytes),
+        persistent_bytes=persistent_bytes(
+            kernels, _tensor_count(kernels, owner), rules.pointer_bytes
+        ),
         scratch_bytes=sum(b.size for b in live if b.scratch_of is not None),
         peak_time=peak_time,
-        peak_tensors=tuple(n for b in live for n in b.tensors),
+        peak_tensors=tuple(
+            b.tensors[0] if b.tensors else f"scratch of {b.scratch_of}" for b in live
+        ),
         buffers=tuple(placed),
     )
 
@@ -200,6 +211,12 @@ def _alias_source(
             ):
                 return cand
     return None
+
+
+def _tensor_count(kernels: list[NodeStats], owner: dict[str, str]) -> int:
+    """Tensors the remaining kernels see: one per buffer, one per constant input."""
+    names = {owner.get(n, n) for k in kernels for n in (*k.inputs, *k.outputs) if n}
+    return len(names)
 
 
 def _align(size: int, rules: ArenaRules) -> int:
