@@ -39,7 +39,7 @@ def available() -> bool:
     return True
 
 
-def _try(path: str, arena: int, report: bool = False) -> subprocess.CompletedProcess:
+def try_arena(path: str, arena: int, report: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", _RUN, path, str(arena), "1" if report else "0"],
         capture_output=True,
@@ -62,12 +62,12 @@ def smallest_arena(model: bytes, upper: int = 4_000_000, step: int = 16) -> int:
     """Smallest arena (bytes, a multiple of ``step``) in which the model allocates and runs."""
 
     def search(path: str) -> int:
-        if _try(path, upper).returncode != 0:
+        if try_arena(path, upper).returncode != 0:
             raise RuntimeError(f"the model does not run in a {upper}-byte arena")
         lo, hi = 0, upper // step
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if _try(path, mid * step).returncode == 0:
+            if try_arena(path, mid * step).returncode == 0:
                 hi = mid
             else:
                 lo = mid
@@ -80,7 +80,7 @@ def allocations(model: bytes, arena: int = 4_000_000) -> dict[str, int]:
     """Head, tail and total bytes of the arena as TFLite Micro's recording allocator reports."""
 
     def run(path: str) -> dict[str, int]:
-        proc = _try(path, arena, report=True)
+        proc = try_arena(path, arena, report=True)
         if proc.returncode != 0:
             raise RuntimeError(f"TFLite Micro failed: {proc.stderr.strip()[-500:]}")
         out: dict[str, int] = {}

@@ -160,7 +160,7 @@ def plan_arena(analysis: ModelAnalysis, rules: ArenaRules = TFLM_CMSIS_NN) -> Ar
         if size > 0:
             buffers.append(Buffer(tuple(names), _align(size, rules), first[key], last))
     buffers.extend(scratch)
-    placed = _greedy(buffers)
+    placed = place(buffers)
     planned = max((b.offset + b.size for b in placed), default=0)
     peak_time, live = _peak(placed, end)
     return ArenaPlan(
@@ -224,7 +224,7 @@ def _align(size: int, rules: ArenaRules) -> int:
     return (size + a - 1) // a * a
 
 
-def _greedy(buffers: list[Buffer]) -> list[Buffer]:
+def place(buffers: list[Buffer]) -> list[Buffer]:
     """GreedyMemoryPlanner::CalculateOffsetsIfNeeded, without offline-planned buffers."""
     # It fills its sort array from the tail (so equal sizes keep reverse request order), then
     # sorts by size with a stable bubble sort.
