@@ -89,7 +89,8 @@ def test_cmsis_nn_scratch_of_a_3x3_convolution():
     assert scratch_bytes(conv, shapes, "reference") == 0
     plan = plan_arena(a, TFLM_CMSIS_NN)
     (scratch,) = [buf for buf in plan.buffers if buf.scratch_of is not None]
-    assert (scratch.size, scratch.first, scratch.last) == (144, 3, 3)  # Q, DQ, then the Conv (weight DQ folded)
+    # times: Q 1, DQ 2, Conv 3 (the weight DQ is folded)
+    assert (scratch.size, scratch.first, scratch.last) == (144, 3, 3)
     assert plan.scratch_bytes == 144
     assert any(t.startswith("scratch of") for t in plan.peak_tensors)
 
