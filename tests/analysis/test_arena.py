@@ -112,8 +112,9 @@ def test_cmsis_nn_scratch_formulas(kernel, pads, group, expected):
         helper.make_node("QuantizeLinear", ["X", "s", "z"], ["Xq"]),
         helper.make_node("DequantizeLinear", ["Xq", "s", "z"], ["A"]),
         helper.make_node("DequantizeLinear", ["Wq", "s", "z"], ["W"]),
-        helper.make_node("Conv", ["A", "W"], ["C"], kernel_shape=list(kernel), pads=pads,
-                         group=group),  # fmt: skip
+        helper.make_node(
+            "Conv", ["A", "W"], ["C"], kernel_shape=list(kernel), pads=pads, group=group
+        ),  # fmt: skip
         helper.make_node("QuantizeLinear", ["C", "s", "z"], ["Y"]),
     ]
     inits = [b.scalar("s", 0.1), b.scalar("z", 0, I8), b.init("Wq", (16, w_in, *kernel), I8)]
