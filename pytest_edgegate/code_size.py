@@ -8,13 +8,15 @@ sizes are ``.text`` bytes measured by ``bench/fitting/cmsis_nn_code_size.py``
 (arm-none-eabi-gcc 12.2.1 -Os -mcpu=cortex-m7, CMSIS-NN @99f736a): each operator alone, so
 helpers two kernels share count twice (an upper bound for the library).  Not included: the
 TFLite Micro glue of each kernel (its Prepare/Eval), kernels without a CMSIS-NN version
-(listed in ``unmeasured``), the model's flatbuffer structure, the application.
+and float kernels (listed in ``unmeasured``), the model's flatbuffer structure, the application.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from pytest_edgegate.analysis.scratch import runs_int8
 
 if TYPE_CHECKING:
     from pytest_edgegate.analysis import ModelAnalysis
@@ -81,6 +83,8 @@ def code_size(analysis: ModelAnalysis) -> CodeSize:
             kind = _KERNEL_OF.get(node.op_type) if node.domain == "" else None
         if kind is None and node.op_type.startswith("QLinear"):
             kind = _KERNEL_OF.get(node.op_type)
+        if kind is not None and not runs_int8(node, analysis.activation_bytes):
+            kind = None  # a float kernel (TFLite Micro's reference float kernels)
         if kind is None:
             unmeasured.add(node.op_type)
         else:

@@ -58,11 +58,11 @@ def summary(d: dict[str, Any]) -> str:
     if len(peak) > SHOWN_TENSORS:
         tensors += f", +{len(peak) - SHOWN_TENSORS} more"
     return (
-        f"SRAM {_kb(d.get('sram_bytes'))} = arena {_kb(arena.get('planned_bytes'))} (scratch "
-        f"at the peak {_kb(arena.get('scratch_bytes'))}) + persistent "
-        f"{_kb(arena.get('persistent_bytes'))} [{arena.get('rules', '?')}]; peak tensors: "
-        f"{tensors or 'none'}; flash {_kb(d.get('flash_bytes'))} = weights "
-        f"{_kb(d.get('weights_bytes'))} + runtime code {_kb(code.get('total_bytes'))}"
+        f"SRAM {kb(d.get('sram_bytes'))} = arena {kb(arena.get('planned_bytes'))} (scratch "
+        f"at the peak {kb(arena.get('scratch_bytes'))}) + persistent "
+        f"{kb(arena.get('persistent_bytes'))} [{arena.get('rules', '?')}]; peak tensors: "
+        f"{tensors or 'none'}; flash {kb(d.get('flash_bytes'))} = weights "
+        f"{kb(d.get('weights_bytes'))} + runtime code {kb(code.get('total_bytes'))}"
     )
 
 
@@ -86,7 +86,8 @@ def mcu_memory(profile: DeviceProfile, analysis: ModelAnalysis) -> McuMemory:
     return McuMemory(plan, analysis.param_bytes, code_size(analysis))
 
 
-def _kb(n: Any) -> str:
+def kb(n: Any) -> str:
+    """Bytes as ``12.3 kB`` (``n/a`` for anything but a number)."""
     if isinstance(n, bool) or not isinstance(n, (int, float)):
         return "n/a"
     return f"{n / 1000:.1f} kB"

@@ -148,7 +148,7 @@ def plan_arena(analysis: ModelAnalysis, rules: ArenaRules = TFLM_CMSIS_NN) -> Ar
                 first[out] = time
         if not fused:
             kernels.append(node)
-        need = scratch_bytes(node, shapes, rules.scratch)
+        need = scratch_bytes(node, shapes, rules.scratch, sizes)
         if need > 0:
             scratch.append(Buffer((), _align(need, rules), time, time, scratch_of=node.name))
 

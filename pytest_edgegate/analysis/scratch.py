@@ -29,9 +29,30 @@ _CONVS = ("Conv", "QLinearConv", "ConvInteger")
 _POOLS = ("AveragePool", "GlobalAveragePool", "QLinearAveragePool", "QLinearGlobalAveragePool")
 
 
-def scratch_bytes(node: NodeStats, shapes: Mapping[str, tuple[int, ...]], kernels: str) -> int:
+def runs_int8(node: NodeStats, sizes: Mapping[str, int]) -> bool:
+    """True for a node an int8 kernel runs: integer arithmetic, or a float op of a QDQ graph
+    whose output is stored in one byte an element (see ``.precision``)."""
+    if node.compute_dtype in _INT8:
+        return True
+    shape = node.output_shapes[0] if node.output_shapes else None
+    if not node.outputs or shape is None:
+        return False
+    elements = 1
+    for d in shape:
+        elements *= d
+    return sizes.get(node.outputs[0]) == elements
+
+
+def scratch_bytes(
+    node: NodeStats,
+    shapes: Mapping[str, tuple[int, ...]],
+    kernels: str,
+    sizes: Mapping[str, int] | None = None,
+) -> int:
     """Bytes of the scratch buffer ``node`` requests under ``kernels`` (0 for none)."""
-    if kernels == "reference" or node.compute_dtype not in _INT8 or node.domain != "":
+    if kernels == "reference" or node.domain != "":
+        return 0
+    if not (node.compute_dtype in _INT8 or (sizes is not None and runs_int8(node, sizes))):
         return 0
     if kernels != "cmsis-nn-dsp":
         raise ValueError(

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_edgegate.mcu_memory import kb
+
 #: Peak tensors shown (the JSON keeps them all).
 SHOWN = 12
-
-
-def _kb(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "n/a"
-    return f"{value / 1000:.1f} kB"
 
 
 def mcu_view(details: dict[str, Any]) -> dict[str, Any] | None:
@@ -26,20 +22,20 @@ def mcu_view(details: dict[str, Any]) -> dict[str, Any] | None:
     arena = d.get("arena") if isinstance(d.get("arena"), dict) else {}
     code = d.get("code") if isinstance(d.get("code"), dict) else {}
     sram = [
-        ("SRAM", _kb(d.get("sram_bytes"))),
-        ("planned tensors", _kb(arena.get("planned_bytes"))),
-        ("of which scratch at the peak", _kb(arena.get("scratch_bytes"))),
-        ("persistent", _kb(arena.get("persistent_bytes"))),
+        ("SRAM", kb(d.get("sram_bytes"))),
+        ("planned tensors", kb(arena.get("planned_bytes"))),
+        ("of which scratch at the peak", kb(arena.get("scratch_bytes"))),
+        ("persistent", kb(arena.get("persistent_bytes"))),
         ("runtime", str(arena.get("rules", "?"))[:80]),
     ]
     kernels = code.get("kernel_bytes") if isinstance(code.get("kernel_bytes"), dict) else {}
     flash = [
-        ("flash", _kb(d.get("flash_bytes"))),
-        ("weights", _kb(d.get("weights_bytes"))),
-        ("runtime code", _kb(code.get("total_bytes"))),
-        ("framework", _kb(code.get("framework_bytes"))),
+        ("flash", kb(d.get("flash_bytes"))),
+        ("weights", kb(d.get("weights_bytes"))),
+        ("runtime code", kb(code.get("total_bytes"))),
+        ("framework", kb(code.get("framework_bytes"))),
     ]
-    flash += [(str(k)[:40], _kb(v)) for k, v in list(kernels.items())[:20]]
+    flash += [(str(k)[:40], kb(v)) for k, v in list(kernels.items())[:20]]
     raw = arena.get("peak_tensors")
     peak = [str(t)[:120] for t in raw] if isinstance(raw, list) else []
     unmeasured = code.get("unmeasured_ops")
