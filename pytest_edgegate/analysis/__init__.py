@@ -18,7 +18,8 @@ Counting conventions, each documented where it is implemented:
 * bytes per node (:mod:`.analyze`): inputs read (weights at their stored precision) and
   outputs written, from the inferred shapes; nodes folded at load time cost nothing;
 * peak activations (:mod:`.liveness`): liveness over the topological order, weights
-  excluded;
+  excluded, each activation at the precision a deployment stores it (:mod:`.precision`);
+  the microcontroller arena is planned separately (:mod:`.arena`);
 * shapes (:mod:`.shapes`, :mod:`.shape_rules`): ONNX inference with ``data_prop`` on the
   resolved input shapes, completed by edgegate's own rules; every assumed dynamic dim and
   every gap is reported in ``ModelAnalysis.warnings``;
