@@ -129,3 +129,14 @@ def test_the_arena_is_deterministic_and_serialisable():
     assert one == two
     assert one["arena_bytes"] == one["planned_bytes"] + one["persistent_bytes"]
     assert one["planned_bytes"] == 16_000  # 25x5x64 int8, twice (in and out of a layer)
+
+
+def test_an_add_runs_in_place_only_when_the_rules_allow():
+    """ResNet-8's three residual Adds: each output reuses the input that dies there."""
+    a = analyze(mcu_twins.build("resnet8"))
+    plain = plan_arena(a, ArenaRules("no in-place"))
+    inplace = plan_arena(a, ArenaRules("in-place add", inplace_add=True))
+    assert len(plain.buffers) - len(inplace.buffers) == 3
+    adds = [n for n in a.nodes if n.op_type == "Add"]
+    owner = {t: buf for buf in inplace.buffers for t in buf.tensors}
+    assert all(any(owner[i] is owner[n.outputs[0]] for i in n.inputs) for n in adds)
