@@ -68,12 +68,12 @@ def summary(d: dict[str, Any]) -> str:
 
 def terminal_lines(rows: list[Any]) -> list[str]:
     """``  SRAM/flash <test>: ...`` for the results of a microcontroller target."""
-    lines = []
+    lines: dict[str, None] = {}  # one line per model, however many tests evaluate it
     for r in rows:
         d = (r.details or {}).get("mcu_memory") if isinstance(r.details, dict) else None
         if isinstance(d, dict):
-            lines.append(f"  memory {r.model}: {summary(d)}")
-    return lines
+            lines[f"  memory {r.model}: {summary(d)}"] = None
+    return list(lines)
 
 
 def rules_for(profile: DeviceProfile) -> ArenaRules:
