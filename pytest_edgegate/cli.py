@@ -83,6 +83,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             profile = catalogue.get(target)
             for v in device_fit(profile, analysis):
                 print(("fits   " if v.passed else "FAILS  ") + v.message(profile.id))
+            if profile.is_mcu:
+                from pytest_edgegate.mcu_memory import mcu_memory
+
+                print(f"       {mcu_memory(profile, analysis).summary()}")
     return 0
 
 

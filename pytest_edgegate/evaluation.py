@@ -87,15 +87,19 @@ def accuracy_metrics(requested: bool) -> dict[str, Availability]:
 def device_fit(profile: DeviceProfile, analysis: ModelAnalysis) -> list[Verdict]:
     """Checks every model must pass on a device, budget or not: does it fit in memory?
 
-    On a microcontroller the weights live in flash and the activations in SRAM, so the two
-    are checked separately; elsewhere weights and peak activations share the RAM.
+    On a microcontroller the weights and the runtime's code live in flash and the tensor
+    arena in SRAM (:mod:`pytest_edgegate.mcu_memory`), so the two are checked separately;
+    elsewhere weights and peak activations share the RAM.
     """
     weights_mb = analysis.param_bytes / MB
     activations_mb = analysis.peak_activation_bytes / MB
     if profile.is_mcu:
+        from pytest_edgegate.mcu_memory import mcu_memory
+
+        mcu = mcu_memory(profile, analysis)
         checks = [
-            ("flash_mb", weights_mb, profile.flash_mb, "weights in device flash"),
-            ("sram_mb", activations_mb, profile.sram_mb, "peak activations in device SRAM"),
+            ("flash_mb", mcu.flash_bytes / MB, profile.flash_mb, "weights + runtime code in flash"),
+            ("sram_mb", mcu.sram_bytes / MB, profile.sram_mb, "tensor arena in device SRAM"),
         ]
     else:
         checks = [

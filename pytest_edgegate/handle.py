@@ -141,6 +141,10 @@ class EdgeHandle:
                 measured.memory if measured else Availability(None, reason=not_run)
             )
         verdicts = device_fit(self.target, analysis)
+        if self.target.is_mcu:
+            from pytest_edgegate.mcu_memory import mcu_memory
+
+            details["mcu_memory"] = mcu_memory(self.target, analysis).to_dict()
         for limit in self.budget.limits:
             verdicts.append(judge(limit, found.get(limit.metric)))
         notes = cost_notes + run_notes + list(analysis.warnings)

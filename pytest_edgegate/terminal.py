@@ -14,6 +14,7 @@ from typing import Any
 from tabulate import tabulate
 
 from pytest_edgegate.edge_result import EdgeResult
+from pytest_edgegate.mcu_memory import terminal_lines as mcu_terminal_lines
 from pytest_edgegate.metrics import finite_or_none
 
 #: Columns shown when present in any result, in this order.
@@ -183,6 +184,7 @@ def summary_tables(
             table.append(row)
         lines.append(tabulate(table, headers=headers, disable_numparse=True))
         lines.extend(measured_table(rows, target))
+        lines.extend(mcu_terminal_lines(rows))
         notes = sorted({r.notes[0] for r in rows if r.notes})
         lines.extend(f"  note: {n}" for n in notes)
         lines.append("")

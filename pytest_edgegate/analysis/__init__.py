@@ -1,6 +1,7 @@
 """Static analysis of ONNX models: size, parameters, MACs, FLOPs, bytes moved, peak memory.
 
-Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/__init__.py``.
+Design notes (counting conventions): ``docs/design-notes.md``, section
+``pytest_edgegate/analysis/__init__.py``; memory: ``docs/memory.md``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from .graph import GraphView, NodeRec, build_view, op_names
 from .liveness import peak_activation_bytes
 from .loader import read_external_tensor
 from .param_count import count_params
+from .precision import stored_types
 from .records import LoadedModel, ModelAnalysis, NodeStats, TensorInfo
 from .shape_rules import complete_types, loop_trip_count, scan_iterations
 from .shapes import (
@@ -126,7 +127,7 @@ class _Analysis:
         self.const_bytes: dict[str, int] = {}
         self.histogram: dict[str, int] = {}
         self.dq_source: dict[str, int] = {}  # DequantizeLinear output -> quantized elem type
-        self.fused_types: dict[str, int] = {}  # QDQ-fused float tensor -> its integer type
+        self.fused_types: dict[str, int] = {}  # activation -> type it is stored in (.precision)
         self.is_quantized = False
         self.shape_warned: set[str] = set()
         self.tables: dict[int, Types] = {}
@@ -150,7 +151,7 @@ class _Analysis:
         self.tables = tables
         nodes = self._walk(view, 1)
         params = count_params(view, graph, self.consts, self._output_shape)
-        self.fused_types = self._qdq_fused_types(view)
+        self.fused_types = stored_types(view, tables[id(view)], self.const_bytes, self.dq_source)
         peak = peak_activation_bytes(view, self._activation_bytes, self.const_bytes)
 
         macs = sum(n.macs for n in nodes)
@@ -190,6 +191,7 @@ class _Analysis:
             is_quantized=self.is_quantized,
             macs_by_dtype=macs_by_dtype,
             ir_version=self.proto.ir_version,
+            activation_bytes=self._main_activations(view),
         )
 
     def _shapes(self, resolution: InputResolution) -> tuple[GraphView, dict[int, Types]]:
@@ -382,54 +384,21 @@ class _Analysis:
         return nbytes(_prod(t[0]), t[1])
 
     def _activation_bytes(self, view: GraphView, name: str) -> int:
-        """A tensor's bytes as a runtime holds it: QDQ-fused tensors at their integer size."""
+        """A tensor's bytes as a deployment stores it (:mod:`.precision`)."""
         t = self.tables[id(view)].get(name)
         if t is None or t[0] is None or t[1] == NON_TENSOR:
             return 0
         return nbytes(_prod(t[0]), self.fused_types.get(name, t[1]))
 
-    def _qdq_fused_types(self, view: GraphView) -> dict[str, int]:
-        """Float tensors of a QDQ model that exist only as integers once a runtime fuses it.
-
-        A QDQ "node unit" is a node whose activation inputs all come from
-        ``DequantizeLinear`` of integer tensors and whose outputs all go only to
-        ``QuantizeLinear``: onnxruntime (QDQ transformers), TFLite and the NPU compilers run
-        it as one integer kernel (``QLinearConv`` for a Conv), so the float tensors around it
-        never exist.  For the static peak they count at the integer type: the dequantized
-        inputs at their source's type, the outputs at the type they are quantized to.  Node
-        bytes (the cost model's traffic) are not changed.  On the example's int8 models
-        (onnxruntime ``quantize_static``, QDQ) the peak activations go from 3.01 to 1.20 MB
-        (MobileNet-v2 0.35; the fp32 model's are 4.82 MB) and from 64 to 16 kB (DS-CNN).
-        """
-        consumers: dict[str, list[NodeRec]] = {}
-        for _, node in view.iter_nodes():
-            for name in node.inputs:
-                if name:
-                    consumers.setdefault(name, []).append(node)
-        outputs = {vi.name for vi in view.proto.output}
-        types = self.tables[id(view)]
-        fused: dict[str, int] = {}
-        for _, node in view.iter_nodes():
-            if node.op_type in _DQ or node.op_type == "QuantizeLinear" or node.subgraphs:
-                continue
-            ins = [n for n in node.inputs if n and n not in self.const_bytes]
-            outs = [n for n in node.outputs if n]
-            if not ins or not outs or not all(n in self.dq_source for n in ins):
-                continue
-            quantizers = [consumers.get(n, []) for n in outs]
-            if any(n in outputs or not users for n, users in zip(outs, quantizers, strict=True)):
-                continue
-            if not all(u.op_type == "QuantizeLinear" for users in quantizers for u in users):
-                continue
-            if not all(all(u is node for u in consumers.get(n, [])) for n in ins):
-                continue  # a dequantized tensor also read by a float op stays a float
-            for n in ins:
-                fused[n] = self.dq_source[n]
-            for n, users in zip(outs, quantizers, strict=True):
-                q_type = types.get(users[0].outputs[0]) if users[0].outputs else None
-                if q_type is not None and q_type[1] in QUANTIZED_TYPES:
-                    fused[n] = q_type[1]
-        return fused
+    def _main_activations(self, view: GraphView) -> dict[str, int]:
+        """Stored bytes of every activation of the main graph (what an arena holds)."""
+        names = [vi.name for vi in view.proto.input]
+        names += [o for n in view.nodes for o in n.outputs]
+        return {
+            n: self._activation_bytes(view, n)
+            for n in dict.fromkeys(names)
+            if n and n not in self.const_bytes
+        }
 
     def _output_shape(self, view: GraphView, name: str) -> tuple[int, ...] | None:
         t = self.tables[id(view)].get(name)

@@ -166,6 +166,8 @@ class ModelAnalysis:
     is_quantized: bool
     macs_by_dtype: dict[str, int]
     ir_version: int = 0
+    #: Main-graph activations at the size a deployment stores them (see ``.precision``).
+    activation_bytes: dict[str, int] = field(default_factory=dict)
 
     @property
     def static_peak_memory_bytes(self) -> int:
@@ -206,4 +208,5 @@ class ModelAnalysis:
             "is_quantized": self.is_quantized,
             "macs_by_dtype": dict(self.macs_by_dtype),
             "ir_version": self.ir_version,
+            "activation_bytes": dict(self.activation_bytes),
         }

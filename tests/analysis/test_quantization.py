@@ -82,10 +82,11 @@ def test_com_microsoft_qlinear_operators():
 
 def test_qdq_tensors_count_at_their_integer_size_in_the_peak():
     """The runtime fuses DQ -> Conv -> Q into one integer kernel: the float tensors around
-    the Conv never exist.  Step by step (bytes): Q 768 + 192, DQ 192 + 192 (Xf as int8),
-    Conv 192 + 144 (Y as int8), Q 144 + 144, DQ 144 + 576 (the float graph output)."""
+    the Conv never exist, the graph input (read only by Q) is fed quantized and the graph
+    output (written by DQ) leaves as int8.  Step by step (bytes): Q 192 + 192, DQ 192 + 192
+    (Xf as int8), Conv 192 + 144 (Y as int8), Q 144 + 144, DQ 144 + 144."""
     a = analyze(b.qdq_conv_model(act_elem=I8, w_elem=I8))
-    assert a.peak_activation_bytes == 960  # 1344 if Xf and Y were floats (768 + 576)
+    assert a.peak_activation_bytes == 384  # 1344 if X, Xf, Y and Z were floats (768 + 576)
 
 
 def test_a_dequantized_tensor_also_read_by_a_float_op_stays_a_float():
@@ -93,5 +94,7 @@ def test_a_dequantized_tensor_also_read_by_a_float_op_stays_a_float():
     m.graph.node.append(helper.make_node("Relu", ["Xf"], ["R"]))
     m.graph.output.append(b.vi("R", (1, 3, 8, 8)))
     # Xf (768 bytes as a float) lives to the Relu, and the Conv no longer fuses, so Y is a
-    # float too: at the Relu, Xf 768 + Z 576 + R 768
-    assert analyze(m).peak_activation_bytes == 2112
+    # float too: at the Relu, Xf 768 + Z 144 (a graph output written by DQ) + R 768
+    a = analyze(m)
+    assert (a.activation_bytes["Xf"], a.activation_bytes["Y"]) == (768, 576)
+    assert a.peak_activation_bytes == 1680
