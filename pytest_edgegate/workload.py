@@ -123,8 +123,8 @@ def _rate_verdict(workload: Workload, state: Settled, target: str) -> Verdict:
     ok = workload.rate_hz <= can
     if state.max_rate_sustained_hz < state.max_rate_burst_hz:
         why = (
-            f"{target} holds at most {can:.4g} Hz once throttled "
-            f"({state.max_rate_burst_hz:.4g} Hz before)"
+            f"{target} holds at most {can:.4g} Hz once throttled, "
+            f"{state.max_rate_burst_hz:.4g} Hz before"
         )
     else:
         why = f"{target} holds at most {can:.4g} Hz"
