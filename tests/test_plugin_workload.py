@@ -107,3 +107,37 @@ def test_same_level_conflict_is_an_error(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("--edge-target=cortex-a72")
     result.stdout.fnmatch_lines(["*test_twice*'rate_hz' is given twice at the same level*"])
+
+
+def test_regression_thresholds_know_battery_life_is_a_minimum() -> None:
+    from pytest_edgegate.baseline.regression import compare_entry, parse_thresholds
+
+    thresholds = parse_thresholds("battery_life_h:5%,sustained_latency_ms:5%,power_w:0.1", "t")
+
+    def entry(life: float, sustained: float, power: float) -> dict:
+        return {
+            "nodeid": "t",
+            "target": "cortex-a72",
+            "profile_version": "1",
+            "costmodel_version": "v",
+            "metrics": {
+                "battery_life_h": life,
+                "sustained_latency_ms": sustained,
+                "power_w": power,
+            },
+            "sources": dict.fromkeys(
+                ("battery_life_h", "sustained_latency_ms", "power_w"), "estimate"
+            ),
+        }
+
+    old = entry(10.0, 40.0, 4.0)
+    statuses = {
+        d.metric: d.status for d in compare_entry("k", entry(9.0, 43.0, 4.2), old, thresholds, "v")
+    }
+    assert statuses == {
+        "battery_life_h": "regressed",
+        "sustained_latency_ms": "regressed",
+        "power_w": "regressed",
+    }
+    better = compare_entry("k", entry(11.0, 37.0, 3.8), old, thresholds, "v")
+    assert {d.status for d in better} == {"improved"}
