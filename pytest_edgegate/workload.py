@@ -147,13 +147,18 @@ def evaluate(
             }
         )
     if est is None or increase_mj is None:
-        reason = f"needs the cost model's latency and energy, not available on {profile.id}"
-        return WorkloadOutcome(
-            {
-                "sustained_latency_ms": Availability(None, reason=reason),
-                "battery_life_h": Availability(None, reason=reason),
-            }
-        )
+        what = "latency" if est is None else "energy"
+        reason = f"needs the cost model's {what}, not available on {profile.id}"
+        missing = {
+            "sustained_latency_ms": Availability(None, reason=reason),
+            "battery_life_h": Availability(None, reason=reason),
+        }
+        if est is None:
+            return WorkloadOutcome(missing)
+        # Without energy the heat is unknown, but whether the rate fits a burst is not.
+        burst = settle(InferenceCost.from_estimate(est, 0.0, 0.0, 0.0), None, workload.rate_hz)
+        details = {"workload": workload.to_dict(), "thermal": burst.to_dict()}
+        return WorkloadOutcome(missing, details, [_rate_verdict(workload, burst, profile.id)])
     from pytest_edgegate.costmodel.power import between_power, idle_power
 
     idle = idle_power(profile)

@@ -152,3 +152,13 @@ def test_sleep_power_between_inferences_gives_days_on_a_coin_cell() -> None:
     assert "months" in format_value("battery_life_h", hours)
     assert format_value("battery_life_h", 30.0) == "30 h"
     assert "days" in format_value("battery_life_h", 100.0)
+
+
+def test_without_energy_the_rate_is_still_checked(analysis) -> None:
+    profile = CATALOGUE.get("cortex-a72")
+    est = estimate(analysis, profile)
+    out = evaluate(profile, est, None, Workload(rate_hz=1e6))
+    assert out.metrics["sustained_latency_ms"].value is None
+    assert "energy" in out.metrics["battery_life_h"].reason
+    (verdict,) = out.verdicts
+    assert not verdict.passed and verdict.bound == pytest.approx(1e3 / est.latency_ms)
