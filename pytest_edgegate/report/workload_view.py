@@ -26,10 +26,14 @@ def _horizon(throttle_s: float | None) -> float:
     return min(MAX_HORIZON_S, max(MIN_HORIZON_S, math.ceil(2 * throttle_s / 60) * 60))
 
 
-def latency_svg(burst_ms: float, sustained_ms: float, throttle_s: float | None) -> Markup:
-    """Latency against time: burst until throttling starts, the sustained latency after."""
+def latency_svg(
+    burst_ms: float, sustained_ms: float, throttle_s: float | None, rate_hz: float | None = None
+) -> Markup:
+    """Latency against time: burst until throttling starts, the sustained latency after; a
+    dashed line at the frame time the rate allows (``1000 / rate_hz`` ms)."""
     horizon = _horizon(throttle_s)
-    top = max(burst_ms, sustained_ms) * 1.2 or 1.0
+    frame = 1e3 / rate_hz if rate_hz else None
+    top = max(burst_ms, sustained_ms, frame or 0.0) * 1.2 or 1.0
     plot_w, plot_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
 
     def x(t: float) -> float:
@@ -53,6 +57,17 @@ def latency_svg(burst_ms: float, sustained_ms: float, throttle_s: float | None) 
         f"{top / 1.2:.3g}</text>"
         f'<text x="{PAD}" y="{PAD - 10}" font-size="10">latency, ms</text>'
     )
+    if frame is not None:
+        labels += (
+            f'<line x1="{PAD}" y1="{y(frame):.1f}" x2="{WIDTH - PAD}" y2="{y(frame):.1f}" '
+            f'stroke="#888" stroke-dasharray="4 3"/>'
+            f'<text x="{WIDTH - PAD + 2}" y="{y(frame) + 3:.1f}" font-size="9">1/rate</text>'
+        )
+    if throttle_s is not None and 0 < throttle_s < horizon:
+        labels += (
+            f'<text x="{x(throttle_s):.1f}" y="{HEIGHT - 8}" font-size="10" '
+            f'text-anchor="middle">{throttle_s:.0f} s</text>'
+        )
     return Markup(
         f'<svg class=wl width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-label="latency over the first {horizon / 60:g} minutes">'
@@ -99,5 +114,5 @@ def workload_view(details: dict[str, Any]) -> dict[str, Any] | None:
         facts.append(("battery life", f"{format_value('battery_life_h', life)} on {battery:g} Wh"))
     chart = None
     if burst is not None and sustained is not None:
-        chart = latency_svg(burst, sustained, throttle)
+        chart = latency_svg(burst, sustained, throttle, rate)
     return {"facts": [(k, str(v)) for k, v in facts], "chart": chart}
