@@ -58,6 +58,10 @@ def test_workload_budgets_in_a_run(pytester: pytest.Pytester) -> None:
     assert "sustained_latency_ms: not available on cortex-a72: needs a workload" in str(
         result.stdout
     )
+    result.stdout.fnmatch_lines(
+        ["workload * rate * burst * sustained * throttles after * holds * power * battery",
+         "*TestCamera::test_camera * 5 Hz * ms * ms * none * Hz * W * h"]
+    )  # fmt: skip
     result.assert_outcomes(passed=1, failed=3)
     doc = json.loads((pytester.path / "out.json").read_text())
     camera = next(r for r in doc["results"] if "test_camera" in r["nodeid"])
