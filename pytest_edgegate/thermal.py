@@ -1,16 +1,9 @@
 """Sustained latency under a device's thermal envelope, at a workload's inference rate.
 
-A first-order model, deterministic and closed over the profile's cited ``[thermal]`` figures
-(README "Energy, battery and heat" states it in full):
-
-* at a rate ``r`` the device averages ``P = between + duty * (idle - between) + r * increase``;
-  when ``P`` exceeds the envelope its cooling holds, the clock drops to the highest ratio
-  ``s`` at which it fits, never below the throttled clock sustained full load settles at;
-* at ratio ``s`` clock-bound time (compute, dispatch, NPU) takes ``1/s`` as long, memory and
-  link time do not change, and the clock-bound part of the increase in energy scales with
-  ``s**2`` (dynamic power ~ f V**2 with the voltage following the clock, over ``1/s`` longer);
-* the temperature follows ``P`` with one time constant, fitted so that full load reaches the
-  throttle point after the profile's ``time_to_throttle_s``; a lighter load takes longer.
+A first-order, deterministic model over the profile's cited ``[thermal]`` figures: the clock
+drops until the average power fits the envelope (clock-bound time ~1/s, memory time fixed,
+clock-bound energy ~s**2), and one time constant says when.  README "Energy, battery and heat"
+states it in full.
 """
 
 from __future__ import annotations
