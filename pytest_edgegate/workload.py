@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pytest_edgegate.budgets import Availability, Verdict
+from pytest_edgegate.budgets import Availability, Verdict, _show
 from pytest_edgegate.errors import BudgetError
 from pytest_edgegate.thermal import InferenceCost, Settled, ThermalSpec, settle
 
@@ -50,11 +50,12 @@ def _number(keyword: str, value: Any) -> float:
             if isinstance(value, str)
             else ""
         )
-        raise BudgetError(f"edge_workload({keyword}=...) expects a number, got {value!r:.80}{hint}")
+        got = _show(value)
+        raise BudgetError(f"edge_workload({keyword}=...) expects a number, got {got}{hint}")
     number = float(value) if abs(value) < 1e300 else math.inf
     if not math.isfinite(number) or number <= 0:
         raise BudgetError(
-            f"edge_workload({keyword}=...) expects a finite number above 0, got {value!r:.80}"
+            f"edge_workload({keyword}=...) expects a finite number above 0, got {_show(value)}"
         )
     return number
 
@@ -63,7 +64,7 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, fl
     """One marker's arguments, checked; ``None`` values are left out (not given)."""
     if args:
         raise BudgetError(
-            f"edge_workload takes keyword arguments only (e.g. rate_hz=30), got {args!r:.80}"
+            f"edge_workload takes keyword arguments only (e.g. rate_hz=30), got {_show(args)}"
         )
     parsed: dict[str, float] = {}
     for keyword, value in kwargs.items():
