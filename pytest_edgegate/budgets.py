@@ -17,10 +17,12 @@ from pytest_edgegate.metrics import BUDGET_KEYWORDS, format_value
 
 MARKER_DOC = (
     "edge_budget(size_mb=None, peak_memory_mb=None, latency_ms=None, energy_mj=None, "
-    "accuracy_drop=None, accuracy_drop_rel=None, macs_m=None, params_m=None, flops_m=None, "
+    "power_w=None, sustained_latency_ms=None, battery_life_h=None, accuracy_drop=None, "
+    "accuracy_drop_rel=None, macs_m=None, params_m=None, flops_m=None, "
     "npu_coverage=None, min_sqnr_db=None, min_top1_agreement=None, regression=None): "
     "pytest-edgegate limits for the models this test evaluates with the `edge` fixture. "
-    "Metric keywords are maxima; npu_coverage, min_sqnr_db and min_top1_agreement are minima. "
+    "Metric keywords are maxima; npu_coverage, battery_life_h, min_sqnr_db and "
+    "min_top1_agreement are minima. "
     "Closest marker wins per keyword (function over class over module)."
 )
 

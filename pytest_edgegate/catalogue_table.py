@@ -29,6 +29,20 @@ def _throughput(profile: DeviceProfile) -> str:
     return ", ".join(f"{v:g} {units[k]}" for k, v in profile.throughput.items() if k in units)
 
 
+def _power(profile: DeviceProfile) -> str:
+    """Idle-to-loaded power, what it covers, and the cooling's envelope."""
+    power = profile.power
+    if "idle_w" not in power:
+        return ""
+    text = f"{power['idle_w']:g}-{power.get('active_w', power['idle_w']):g} W"
+    if "covers" in power:
+        text += f" ({power['covers']})"
+    thermal = profile.raw.get("thermal")
+    if thermal:
+        text += f", holds {thermal['envelope_w']:g} W ({thermal['cooling']})"
+    return text
+
+
 def catalogue_table(catalogue: Catalogue, verbose: bool = False) -> str:
     rows = []
     for p in catalogue:
@@ -36,15 +50,14 @@ def catalogue_table(catalogue: Catalogue, verbose: bool = False) -> str:
         bw = p.memory.bandwidth_gbps
         row.append(f"{bw:g} GB/s" if bw else "")
         row.append(_throughput(p))
-        power = p.power
-        row.append(f"{power.get('idle_w', 0):g}-{power.get('active_w', 0):g} W" if power else "")
+        row.append(_power(p))
         origin = "built-in" if "/profiles/data/" in p.origin.replace("\\", "/") else p.origin
         if p.overrides:
             origin += " (overrides built-in)" if "/profiles/data/" in p.overrides else " (override)"
         row.append(f"v{p.version}, {origin}")
         rows.append(row)
     headers = ["id", "kind", "device", "compute", "memory", "bandwidth", "peak", "power", "profile"]
-    widths = [None, None, 34, 24, 22, None, 22, None, 22]
+    widths = [None, None, 34, 24, 22, None, 22, 24, 22]
     text = [
         f"edgegate device catalogue ({len(catalogue)} targets)",
         tabulate(rows, headers=headers, disable_numparse=True, maxcolwidths=widths),

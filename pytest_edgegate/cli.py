@@ -90,6 +90,20 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _energy_text(est: object, profile: object) -> str:
+    """The whole device's energy with its split (the table's mJ are the increase alone)."""
+    from pytest_edgegate.costmodel.power import PowerUnavailable, device_energy
+
+    try:
+        e = device_energy(est, profile)
+    except PowerUnavailable as exc:
+        return f"n/a ({exc})"
+    return (
+        f"{e.energy_mj:.4f} mJ for the whole {e.covers} (idle floor {e.idle_floor_mj:.4f} + "
+        f"increase {e.increase_mj:.4f}), {e.power_w:.3f} W"
+    )
+
+
 def _cmd_profile(args: argparse.Namespace) -> int:
     """Where the estimated time and energy of a model go on one target, node by node."""
     from tabulate import tabulate
@@ -128,8 +142,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     print(tabulate(rows, headers=headers, disable_numparse=True, maxcolwidths=[40] * 8 + [50]))
     if len(shown) < len(nodes):
         print(f"... {len(nodes) - len(shown)} more nodes (--top 0 shows all)")
-    energy = "n/a" if est.energy_mj is None else f"{est.energy_mj:.4f} mJ"
-    print(f"latency {est.latency_ms:.4f} ms, energy {energy}")
+    print(f"latency {est.latency_ms:.4f} ms, energy {_energy_text(est, profile)}")
     if est.npu_coverage is not None:
         print(
             f"NPU: {100 * est.npu_coverage:.1f} % of MACs, {100 * est.npu_node_share:.1f} % of "

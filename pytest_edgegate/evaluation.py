@@ -39,6 +39,7 @@ def cost_metrics(
         reason = str(exc)
         out["latency_ms"] = Availability(None, reason=reason)
         out["energy_mj"] = Availability(None, reason=reason)
+        out["power_w"] = Availability(None, reason=reason)
         out["npu_coverage"] = Availability(None, reason=f"{profile.id} has no NPU")
         if not profile.is_npu:
             return out, None, None, []
@@ -55,15 +56,37 @@ def cost_metrics(
         }
         return out, None, details, list(summary.notes)
     out["latency_ms"] = Availability(est.latency_ms, "estimate")
-    if est.energy_mj is None:
-        out["energy_mj"] = Availability(None, reason=est.energy_unavailable)
-    else:
-        out["energy_mj"] = Availability(est.energy_mj, "estimate")
+    details = est.to_dict()
+    out.update(energy_metrics(profile, est, details))
     if profile.is_npu:
         out["npu_coverage"] = Availability(est.npu_coverage, "estimate")
     else:
         out["npu_coverage"] = Availability(None, reason=f"{profile.id} has no NPU")
-    return out, est, est.to_dict(), list(est.notes)
+    return out, est, details, list(est.notes)
+
+
+def energy_metrics(
+    profile: DeviceProfile, est: Any, details: dict[str, Any]
+) -> dict[str, Availability]:
+    """``energy_mj`` of the whole device (idle floor + the estimate's increase) and
+    ``power_w``; ``details`` (the estimate's, for the reports) gains the split."""
+    from pytest_edgegate.costmodel.power import PowerUnavailable, device_energy
+
+    try:
+        energy = device_energy(est, profile)
+    except PowerUnavailable as exc:
+        reason = str(exc)
+        return {
+            "energy_mj": Availability(None, reason=reason),
+            "power_w": Availability(None, reason=reason),
+        }
+    details["energy_increase_mj"] = est.energy_mj
+    details["energy_mj"] = energy.energy_mj
+    details["energy"] = energy.to_dict()
+    return {
+        "energy_mj": Availability(energy.energy_mj, "estimate"),
+        "power_w": Availability(energy.power_w, "estimate"),
+    }
 
 
 def accuracy_metrics(requested: bool) -> dict[str, Availability]:

@@ -67,10 +67,12 @@ def edge(request: pytest.FixtureRequest, edge_target: DeviceProfile) -> EdgeHand
     """The per-test handle: ``edge.evaluate(model, input_shapes=None, ...)``."""
     from pytest_edgegate.budgets import item_budget
     from pytest_edgegate.handle import EdgeHandle
+    from pytest_edgegate.workload import item_workload
 
     node = request.node
     try:
         budget = item_budget(node)
+        workload = item_workload(node)
     except BudgetError as exc:
         error = f"{node.nodeid}: {exc}"
     else:
@@ -84,6 +86,7 @@ def edge(request: pytest.FixtureRequest, edge_target: DeviceProfile) -> EdgeHand
         settings=request.config.stash[SETTINGS_KEY],
         cache=_cache(request.config),
         bases=_bases(request.config, Path(str(node.path)) if hasattr(node, "path") else None),
+        workload=workload,
     )
     node.stash[HANDLE_KEY] = handle
     return handle

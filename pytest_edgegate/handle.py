@@ -29,6 +29,7 @@ from pytest_edgegate.logsafe import log_safe
 from pytest_edgegate.model_cache import ModelCache, ModelHandle
 from pytest_edgegate.profiles.model import DeviceProfile
 from pytest_edgegate.settings import Settings
+from pytest_edgegate.workload import Workload
 
 
 class EdgeHandle:
@@ -43,10 +44,12 @@ class EdgeHandle:
         settings: Settings,
         cache: ModelCache,
         bases: Sequence[Path],
+        workload: Workload | None = None,
     ) -> None:
         self.nodeid = nodeid
         self.target = target
         self.budget = budget
+        self.workload = workload
         self.settings = settings
         self._cache = cache
         self._bases = tuple(bases)
@@ -117,12 +120,16 @@ class EdgeHandle:
             accuracy_details["diagnosis"] = acc.diagnosis()
         costs, est, cost_details, cost_notes = cost_metrics(self.target, analysis)
         found.update(costs)
+        usage = self._workload(est, cost_details)
+        found.update(usage.metrics)
         found.update(static_metrics(analysis))
         details = breakdown(analysis, handle.loaded.proto)
         if cost_details is not None:
             details["estimate"] = cost_details
         if accuracy_details is not None:
             details["accuracy"] = accuracy_details
+        if usage.details is not None:
+            details["workload"] = usage.details
         run_notes: list[str] = []
         measured = None
         if needs_run(self.budget, self.settings, measure) and not self.target.is_mcu:
@@ -140,7 +147,7 @@ class EdgeHandle:
             found["peak_memory_mb"] = (
                 measured.memory if measured else Availability(None, reason=not_run)
             )
-        verdicts = device_fit(self.target, analysis)
+        verdicts = device_fit(self.target, analysis) + usage.verdicts
         if self.target.is_mcu:
             from pytest_edgegate.mcu_memory import mcu_memory
 
@@ -167,6 +174,13 @@ class EdgeHandle:
             details=details,
             regression=dict(self.budget.regression) if self.budget.regression else None,
         )
+
+    def _workload(self, est: Any, cost_details: dict[str, Any] | None) -> Any:
+        """Sustained latency, battery life and the rate check of the test's workload."""
+        from pytest_edgegate.workload import evaluate
+
+        energy = (cost_details or {}).get("energy") or {}
+        return evaluate(self.target, est, energy.get("increase_mj"), self.workload)
 
     def _at_git_ref(
         self,

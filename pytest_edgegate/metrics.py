@@ -42,7 +42,12 @@ METRICS: dict[str, Metric] = {
         Metric("flops_m", "M", "lower", "all arithmetic (a MAC counts two), millions"),
         Metric("peak_memory_mb", "MB", "lower", "weights plus peak live activations"),
         Metric("latency_ms", "ms", "lower", "one inference on the target device"),
-        Metric("energy_mj", "mJ", "lower", "energy of one inference on the target device"),
+        Metric("energy_mj", "mJ", "lower", "one inference, whole device (idle floor + increase)"),
+        Metric("power_w", "W", "lower", "average whole-device power during inference"),
+        Metric(
+            "sustained_latency_ms", "ms", "lower", "latency once settled at the workload's rate"
+        ),
+        Metric("battery_life_h", "h", "higher", "hours on the battery at the workload's rate"),
         Metric("accuracy_drop", "", "lower", "reference metric minus candidate metric"),
         Metric("accuracy_drop_rel", "", "lower", "accuracy_drop divided by the reference"),
         Metric("npu_coverage", "", "higher", "share of MACs placed on the NPU, 0..1"),
@@ -52,7 +57,7 @@ METRICS: dict[str, Metric] = {
 }
 
 #: Figures checked against the device itself (not budget metrics), with their units.
-DEVICE_FIGURES = {"flash_mb": "MB", "sram_mb": "MB"}
+DEVICE_FIGURES = {"flash_mb": "MB", "sram_mb": "MB", "rate_hz": "Hz"}
 
 #: Marker keyword -> (metric it checks, "max" or "min").
 BUDGET_KEYWORDS: dict[str, tuple[str, str]] = {
@@ -63,6 +68,9 @@ BUDGET_KEYWORDS: dict[str, tuple[str, str]] = {
     "peak_memory_mb": ("peak_memory_mb", "max"),
     "latency_ms": ("latency_ms", "max"),
     "energy_mj": ("energy_mj", "max"),
+    "power_w": ("power_w", "max"),
+    "sustained_latency_ms": ("sustained_latency_ms", "max"),
+    "battery_life_h": ("battery_life_h", "min"),
     "accuracy_drop": ("accuracy_drop", "max"),
     "accuracy_drop_rel": ("accuracy_drop_rel", "max"),
     "npu_coverage": ("npu_coverage", "min"),
@@ -76,7 +84,21 @@ def format_value(metric: str, value: float | None) -> str:
     if value is None:
         return "n/a"
     spec = METRICS.get(metric)
+    if metric == "battery_life_h":
+        return spec.format(value) + long_duration(value)
     if spec is not None:
         return spec.format(value)
     unit = DEVICE_FIGURES.get(metric)
     return f"{value:.4g} {unit}" if unit else f"{value:.4g}"
+
+
+def long_duration(hours: float) -> str:
+    """`` (12.5 days)`` beside a battery life of days, months or years; empty below 2 days."""
+    days = hours / 24
+    if days < 2:
+        return ""
+    if days < 61:
+        return f" ({days:.3g} days)"
+    if days < 731:
+        return f" ({days / 30.44:.3g} months)"
+    return f" ({days / 365.25:.3g} years)"

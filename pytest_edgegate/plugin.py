@@ -19,6 +19,8 @@ from pytest_edgegate.errors import BudgetError, EdgeGateError, ProfileError, Set
 from pytest_edgegate.fixtures import edge, edge_model, edge_target  # noqa: F401  (fixtures)
 from pytest_edgegate.keys import CATALOGUE_KEY, HANDLE_KEY, SETTINGS_KEY, USER_PROPERTY
 from pytest_edgegate.logsafe import log_safe
+from pytest_edgegate.workload import MARKER_DOC as WORKLOAD_DOC
+from pytest_edgegate.workload import item_workload
 
 SESSION_PLUGIN = "edgegate-session"
 EDGE_FIXTURES = ("edge", "edge_target")
@@ -96,6 +98,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_DOC)
+    config.addinivalue_line("markers", WORKLOAD_DOC)
     settings = _resolve_settings(config)
     config.stash[SETTINGS_KEY] = settings
     if settings.baseline and settings.baseline.startswith("git:"):
@@ -136,6 +139,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     try:
         item_budget(metafunc.definition)
+        item_workload(metafunc.definition)
     except BudgetError as exc:
         pytest.fail(log_safe(f"{metafunc.definition.nodeid}: {exc}"), pytrace=False)
     if "edge_target" not in metafunc.fixturenames:

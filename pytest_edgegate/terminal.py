@@ -16,6 +16,7 @@ from tabulate import tabulate
 from pytest_edgegate.edge_result import EdgeResult
 from pytest_edgegate.mcu_memory import terminal_lines as mcu_terminal_lines
 from pytest_edgegate.metrics import finite_or_none
+from pytest_edgegate.terminal_workload import workload_table
 
 #: Columns shown when present in any result, in this order.
 COLUMNS = (
@@ -185,6 +186,7 @@ def summary_tables(
         lines.append(tabulate(table, headers=headers, disable_numparse=True))
         lines.extend(measured_table(rows, target))
         lines.extend(mcu_terminal_lines(rows))
+        lines.extend(workload_table((r, _test_name(r.nodeid, target)) for r in rows))
         notes = sorted({r.notes[0] for r in rows if r.notes})
         lines.extend(f"  note: {n}" for n in notes)
         lines.append("")

@@ -64,7 +64,7 @@ def broken(results: dict, nodeid: str, target: str) -> set[str]:
 def test_example_gate_is_green_on_four_targets_against_its_baseline(gate) -> None:
     done, results = gate
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"30 passed, 11 skipped, 3 xfailed in ", done.stdout), done.stdout
+    assert re.search(r"31 passed, 12 skipped, 5 xfailed in ", done.stdout), done.stdout
     assert sorted(results["summary"]) == sorted(TARGETS)
     comparison = results["comparison"]
     assert comparison["baseline"] == "edge-baseline.json"
@@ -91,7 +91,16 @@ def test_verdicts_int8_fits_where_fp32_does_not(gate) -> None:
     assert broken(results, app, "cortex-m7") == {"flash_mb", "sram_mb"}
     kws = "tests/test_keyword_spotting.py::test_int8_fits_the_firmware"
     assert broken(results, kws, "cortex-m7") == set()
+    # At 30 frames/s on a power bank: a bare Pi 4 throttles below the rate, a Pi 3 never
+    # holds it, the Edge TPU board does, for more than the budget's 8 hours.
+    battery = f"{camera}::TestOnBattery::test_int8"
+    for pi in ("cortex-a72", "cortex-a53"):
+        assert broken(results, battery, pi) == {"rate_hz", "sustained_latency_ms"}
+    assert broken(results, battery, "edgetpu") == set()
+    (tpu,) = [r for r in results["results"] if r["nodeid"] == f"{battery}[edgetpu]"]
+    assert tpu["metrics"]["battery_life_h"] > 8
     for line in (
+        f"XFAIL {battery}[cortex-a72] - does not fit cortex-a72: 30 frames/s",
         f"XFAIL {app}[cortex-m7] - does not fit cortex-m7: MobileNet is not meant",
         f"XFAIL {realtime}::test_fp32[cortex-a53] - does not fit cortex-a53",
         f"XFAIL {npu}::test_fp32[edgetpu] - does not fit edgetpu",

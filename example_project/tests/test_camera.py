@@ -41,7 +41,8 @@ def test_int8_runs_within_the_board_caps(edge):
 
 
 @pytest.mark.only_kinds("cpu", "npu")
-@pytest.mark.edge_budget(latency_ms=100, energy_mj=250)  # 10 frames/s within 2.5 W
+# 10 frames/s; a frame costs the whole board (idle floor included) at most half a joule.
+@pytest.mark.edge_budget(latency_ms=100, energy_mj=500)
 class TestRealTime:
     def test_int8(self, edge):
         edge.evaluate(INT8)
@@ -68,3 +69,21 @@ class TestOnTheNpu:
     )
     def test_fp32(self, edge):
         edge.evaluate(FP32)
+
+
+# The product: 30 frames/s for a working day from a 10,000 mAh power bank (37 Wh at 3.7 V).
+@pytest.mark.only_kinds("cpu", "npu")
+@pytest.mark.edge_workload(rate_hz=30, battery_wh=37)
+@pytest.mark.edge_budget(battery_life_h=8, sustained_latency_ms=33)
+class TestOnBattery:
+    @pytest.mark.does_not_fit(
+        "cortex-a72",
+        "cortex-a53",
+        breaks=["rate_hz", "sustained_latency_ms"],
+        reason="30 frames/s heats a bare Raspberry Pi 4 past its envelope within about a "
+        "minute and the throttled clock no longer holds the rate; a Pi 3 never holds it: ship "
+        "the Edge TPU board (or cool the Pi)",
+    )
+    def test_int8(self, edge):
+        result = edge.evaluate(INT8)
+        assert result.metrics["battery_life_h"] > 0

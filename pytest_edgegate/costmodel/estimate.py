@@ -74,6 +74,9 @@ class Estimate:
     energy_unavailable: str = ""
     version: str = COSTMODEL_VERSION
     breakdown: dict[str, float] = field(default_factory=dict)
+    #: What ``energy_mj`` covers: ``"increase"`` above the device's idle floor (the CPU and NPU
+    #: models), or ``"device"``, the whole device (the MCU model, fitted on board energy).
+    energy_basis: str = "increase"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class Estimate:
             "notes": list(self.notes),
             "version": self.version,
             "breakdown": dict(self.breakdown),
+            "energy_basis": self.energy_basis,
             "nodes": [n.to_dict() for n in self.nodes],
         }
 

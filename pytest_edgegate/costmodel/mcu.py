@@ -219,4 +219,5 @@ def estimate_mcu(analysis: ModelAnalysis, profile: DeviceProfile) -> Estimate:
         if watts is not None
         else f"profile {profile.id} has no measured board power ([power] active_w)",
         breakdown={key: round(v, 9) for key, v in breakdown.items()},
+        energy_basis="device",
     )

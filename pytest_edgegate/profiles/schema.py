@@ -71,6 +71,21 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "idle_w": _num("idle power, W"),
         "active_w": _num("power under full load, W"),
         "core_active_w": _num("power of one busy core, W"),
+        "covers": Field(
+            "str",
+            choices=("board", "soc", "phone", "module", "chip"),
+            doc="what the power figures (and so energy_mj) cover",
+        ),
+        "sleep_w": _num("power between inferences when the device sleeps, W"),
+        "battery_wh": _num("the device's own battery, Wh"),
+    },
+    "thermal": {
+        "cooling": Field("str", required=True, doc="bare board, heatsink, fan, phone chassis"),
+        "envelope_w": _num("whole-device power the cooling holds without throttling, W", True),
+        "throttled_clock_mhz": _num("clock sustained full load settles at, MHz", True),
+        "throttle_temp_c": _num("temperature at which throttling starts, deg C"),
+        "limit_temp_c": _num("hard temperature limit, deg C"),
+        "time_to_throttle_s": _num("seconds full load takes from idle to throttling"),
     },
     "npu": {
         "name": Field("str"),

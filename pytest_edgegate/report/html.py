@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_edgegate.metrics import DEVICE_FIGURES, METRICS
 from pytest_edgegate.metrics import finite_or_none as _num
 from pytest_edgegate.report.mcu_view import mcu_view
+from pytest_edgegate.report.workload_view import workload_view
 
 if TYPE_CHECKING:
     import jinja2
@@ -516,6 +517,7 @@ def _result_view(
     view["accuracy"] = _guarded(view, "the per-layer accuracy", lambda: _accuracy(details, top[1]))
     view["latency"] = _guarded(view, "the latency distribution", lambda: _latency(details))
     view["mcu"] = _guarded(view, "the microcontroller memory", lambda: mcu_view(details))
+    view["workload"] = _guarded(view, "the workload", lambda: workload_view(details))
     if error:
         view["why"].insert(0, "error: " + view["error_preview"])
     view["why"].extend(
