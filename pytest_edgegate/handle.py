@@ -179,7 +179,8 @@ class EdgeHandle:
         """
         import tempfile
 
-        from pytest_edgegate.analysis import analyze, load_model
+        from pytest_edgegate.analysis import analyze
+        from pytest_edgegate.formats import load
         from pytest_edgegate.gitbase import file_at
 
         ref = self.settings.baseline.removeprefix("git:")
@@ -193,7 +194,7 @@ class EdgeHandle:
                 info["reason"] = f"{handle.path} does not exist at {ref}"
                 return info
             try:
-                loaded = load_model(copy, max_bytes=self._cache.max_bytes)
+                loaded = load(copy, max_bytes=self._cache.max_bytes)
                 old = ModelHandle(loaded, analyze(loaded, input_shapes))
                 base = self._judge(old, accuracy, measure, inputs, input_shapes)
             except EdgeGateError as exc:
