@@ -115,10 +115,14 @@ class EdgeHandle:
             found.update({k: Availability(v, "measured") for k, v in acc.metrics().items()})
             accuracy_details = acc.to_dict()
             accuracy_details["diagnosis"] = acc.diagnosis()
+        from pytest_edgegate.formats.deploy import deployment
+
+        deployed = deployment(handle.loaded, self.target, self.settings.timeout_s, analysis)
         costs, est, cost_details, cost_notes = cost_metrics(self.target, analysis)
         found.update(costs)
         found.update(static_metrics(analysis))
         details = breakdown(analysis, handle.loaded.proto)
+        details["runtime"] = deployed.to_dict()
         if cost_details is not None:
             details["estimate"] = cost_details
         if accuracy_details is not None:
@@ -140,10 +144,12 @@ class EdgeHandle:
             found["peak_memory_mb"] = (
                 measured.memory if measured else Availability(None, reason=not_run)
             )
-        verdicts = device_fit(self.target, analysis)
+            if deployed.sram_bytes is not None:  # the runtime's own working memory (arena)
+                found["peak_memory_mb"] = Availability(deployed.sram_bytes / 1e6, "measured")
+        verdicts = device_fit(self.target, analysis, deployed)
         for limit in self.budget.limits:
             verdicts.append(judge(limit, found.get(limit.metric)))
-        notes = cost_notes + run_notes + list(analysis.warnings)
+        notes = cost_notes + run_notes + list(deployed.notes) + list(analysis.warnings)
         return EdgeResult(
             nodeid=self.nodeid,
             target=self.target.id,

@@ -156,11 +156,12 @@ class Measurement:
         import numpy as np
 
         from pytest_edgegate.runner import memory
-        from pytest_edgegate.runner.session import create_session
+        from pytest_edgegate.runner.session import create_session, preload_runtime
 
         probe = create_session(_probe_model(), self.threads)
         probe.run(None, {"x": np.ones(1, np.float32)})
         del probe
+        preload_runtime(self.spec["model_path"])
         gc.collect()
         self.baseline_rss = memory.current_rss_bytes()
         self.baseline_data = memory.data_bytes()

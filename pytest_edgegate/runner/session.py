@@ -99,8 +99,26 @@ def describe(threads: int) -> dict[str, Any]:
     }
 
 
+def preload_runtime(model: Any) -> None:
+    """Load the runtime a model file needs before the baseline footprint is measured, so the
+    model's measured peak excludes the runtime library (onnxruntime is loaded by the probe)."""
+    from pytest_edgegate.formats import TFLITE_EXTENSIONS
+
+    if isinstance(model, str) and model.lower().endswith(TFLITE_EXTENSIONS):
+        from pytest_edgegate.formats.tflite.litert import preload
+
+        preload()
+
+
 def create_session(model: str | bytes, threads: int, *, profile_prefix: str | None = None):
-    """An ``InferenceSession`` on the CPU provider with the options above."""
+    """An ``InferenceSession`` on the CPU provider with the options above (a ``.tflite``
+    file gets its own runtime's session, LiteRT, with the same interface)."""
+    from pytest_edgegate.formats import TFLITE_EXTENSIONS
+
+    if isinstance(model, str) and model.lower().endswith(TFLITE_EXTENSIONS):
+        from pytest_edgegate.formats.tflite.litert import create_session as litert_session
+
+        return litert_session(model, threads)
     import onnxruntime as ort
 
     register_arena()
