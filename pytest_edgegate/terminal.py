@@ -15,6 +15,7 @@ from tabulate import tabulate
 
 from pytest_edgegate.metrics import finite_or_none
 from pytest_edgegate.results import EdgeResult
+from pytest_edgegate.runtime_view import arena_table, model_label
 
 #: Columns shown when present in any result, in this order.
 COLUMNS = (
@@ -158,7 +159,7 @@ def summary_tables(
             table = [
                 [
                     _test_name(r.nodeid, target),
-                    r.model,
+                    model_label(r),
                     _verdict(r, (target, r.nodeid) in regressed_keys),
                 ]
                 for r in rows
@@ -175,7 +176,7 @@ def summary_tables(
             headers.append("top operators")
         table = []
         for r in rows:
-            row = [_test_name(r.nodeid, target), r.model]
+            row = [_test_name(r.nodeid, target), model_label(r)]
             row += [_cell(r, m, index.get((r.nodeid, m))) for m in shown]
             row.append(_verdict(r, (target, r.nodeid) in regressed_keys))
             if verbose:
@@ -183,6 +184,7 @@ def summary_tables(
             table.append(row)
         lines.append(tabulate(table, headers=headers, disable_numparse=True))
         lines.extend(measured_table(rows, target))
+        lines.extend(arena_table(rows))
         notes = sorted({r.notes[0] for r in rows if r.notes})
         lines.extend(f"  note: {n}" for n in notes)
         lines.append("")

@@ -229,6 +229,8 @@ class Measurement:
                 session.run(None, feeds)
                 self.progress("unlocked")
             return read_profile(session.end_profiling())
+        except NotImplementedError:  # a runtime without per-node profiles (LiteRT)
+            return None
         except Exception as exc:  # noqa: BLE001 - the timing stands without a profile
             self.warnings.append(f"per-node profile failed: {type(exc).__name__}: {exc}")
             return None
