@@ -208,3 +208,38 @@ def test_litert_runs_the_built_models_like_the_translation_counts(tmp_path: Path
     assert (name, dtype, shape) == ("input", "float32", (1, 16, 16, 3))
     out = LiteRTSession(str(path), 2).run(None, {name: np.ones(shape, np.float32)})
     assert out[0].shape == (1, 10) and abs(float(out[0].sum()) - 1.0) < 1e-5
+
+
+@needs_extra
+def test_int8_tflite_against_float_references_in_both_formats(pytester: pytest.Pytester) -> None:
+    from tflite_models import small_cnn_onnx
+
+    _models(pytester.path)
+    models = pytester.path / "models"
+    (models / "ref_nhwc.onnx").write_bytes(small_cnn_onnx(nhwc_input=True).SerializeToString())
+    pytester.makepyfile(
+        """
+        import numpy as np
+
+        X = np.random.default_rng(0).uniform(-1, 1, size=(16, 16, 16, 3)).astype(np.float32)
+
+        def test_same_network_across_formats(edge):
+            # the fp32 .tflite on LiteRT against its ONNX twin on onnxruntime: same numbers
+            r = edge.evaluate("models/cnn_fp32.tflite", reference="models/ref_nhwc.onnx",
+                              dataset={"input": X})
+            assert r.metrics["sqnr_db"] > 60 and r.metrics["top1_agreement"] == 1.0
+
+        def test_int8_against_onnx_and_tflite_references(edge):
+            a = edge.evaluate("models/cnn_int8.tflite", reference="models/ref_nhwc.onnx",
+                              dataset={"input": X})
+            b = edge.evaluate("models/cnn_int8.tflite", reference="models/cnn_fp32.tflite",
+                              dataset={"input": X})
+            # float inputs quantized at the input's scale, outputs dequantized: both
+            # references are the same float network, so they judge the candidate alike
+            assert abs(a.metrics["sqnr_db"] - b.metrics["sqnr_db"]) < 0.01
+            assert 0 < a.metrics["sqnr_db"] < 60
+            assert any("no per-layer SQNR" in n for n in a.details["accuracy"]["notes"])
+        """
+    )
+    result = pytester.runpytest("--edge-target=cortex-a72")
+    result.assert_outcomes(passed=2)

@@ -96,8 +96,12 @@ def small_cnn(int8: bool = False, seed: int = 0) -> bytes:
     return b.build([x], [y8])
 
 
-def small_cnn_onnx(seed: int = 0):
-    """The fp32 network as an ONNX model (NCHW), the twin of ``small_cnn(int8=False)``."""
+def small_cnn_onnx(seed: int = 0, nhwc_input: bool = False):
+    """The fp32 network as an ONNX model (NCHW), the twin of ``small_cnn(int8=False)``.
+
+    ``nhwc_input``: the input is ``input`` [1, 16, 16, 3] followed by a Transpose, and the
+    flatten happens in NHWC order (as tf2onnx exports a Keras model), so it takes what the
+    ``.tflite`` takes and computes the same numbers."""
     from onnx import TensorProto, helper, numpy_helper
 
     ws = _weights(seed)
@@ -127,8 +131,13 @@ def small_cnn_onnx(seed: int = 0):
         n("Gemm", ["f", "fc", "fcb"], ["g"], transB=1),
         n("Softmax", ["g"], ["y"], axis=1),
     ]
-    graph = helper.make_graph(
-        nodes, "small_cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits,
-    )  # fmt: skip
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])
+    if nhwc_input:  # and flattened in NHWC order, as TFLite's RESHAPE does
+        x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 16, 16, 3])
+        nodes.insert(0, n("Transpose", ["input"], ["x"], perm=[0, 3, 1, 2]))
+        at = next(i for i, node in enumerate(nodes) if node.op_type == "Reshape")
+        nodes[at] = n("Reshape", ["e_nhwc", "shape"], ["f"])
+        nodes.insert(at, n("Transpose", ["e"], ["e_nhwc"], perm=[0, 2, 3, 1]))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])
+    graph = helper.make_graph(nodes, "small_cnn", [x], [y], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

@@ -31,17 +31,45 @@ class LiteRTSession:
         return list(self._outputs)
 
     def run(self, output_names: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Feed, invoke, return outputs.  A float array fed to a quantized input is
+        quantized with the input's scale and zero point.  With ``output_names`` (what the
+        accuracy evaluation asks for) the named outputs come back dequantized to float32;
+        with ``None`` (timing) every output as the runtime holds it."""
         interp = self.interpreter
         for name, array in feeds.items():
             detail = self._inputs[name]
-            interp.set_tensor(detail["index"], np.asarray(array, dtype=detail["dtype"]))
+            interp.set_tensor(detail["index"], _to_input(np.asarray(array), detail))
         interp.invoke()
-        return [interp.get_tensor(d["index"]).copy() for d in self._outputs]
+        if output_names is None:
+            return [interp.get_tensor(d["index"]).copy() for d in self._outputs]
+        by_name = {d["name"]: d for d in self._outputs}
+        return [
+            _dequantize(interp.get_tensor(by_name[n]["index"]), by_name[n]) for n in output_names
+        ]
 
     def end_profiling(self) -> str:
         raise NotImplementedError(
             "LiteRT gives no per-node profile; the device figure comes from whole-model timing"
         )
+
+
+def _to_input(array: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    dtype = np.dtype(detail["dtype"])
+    scale, zero = detail.get("quantization", (0.0, 0))
+    if array.dtype.kind == "f" and dtype.kind in "iu" and scale:
+        info = np.iinfo(dtype)
+        q = np.round(array / scale) + zero
+        return np.clip(q, info.min, info.max).astype(dtype)
+    return np.asarray(array, dtype=dtype)
+
+
+def _dequantize(value: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    scale, zero = detail.get("quantization", (0.0, 0))
+    if value.dtype.kind in "iu" and scale:
+        return ((value.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(
+            np.float32
+        )
+    return value.copy()
 
 
 def preload() -> None:
