@@ -161,7 +161,7 @@ class Measurement:
         probe = create_session(_probe_model(), self.threads)
         probe.run(None, {"x": np.ones(1, np.float32)})
         del probe
-        preload_runtime(self.spec["model_path"])
+        preload_runtime(self.spec["model_path"], self.threads)
         gc.collect()
         self.baseline_rss = memory.current_rss_bytes()
         self.baseline_data = memory.data_bytes()

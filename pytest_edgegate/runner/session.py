@@ -99,7 +99,7 @@ def describe(threads: int) -> dict[str, Any]:
     }
 
 
-def preload_runtime(model: Any) -> None:
+def preload_runtime(model: Any, threads: int = 1) -> None:
     """Load the runtime a model file needs before the baseline footprint is measured, so the
     model's measured peak excludes the runtime library (onnxruntime is loaded by the probe)."""
     from pytest_edgegate.formats import TFLITE_EXTENSIONS
@@ -107,7 +107,7 @@ def preload_runtime(model: Any) -> None:
     if isinstance(model, str) and model.lower().endswith(TFLITE_EXTENSIONS):
         from pytest_edgegate.formats.tflite.litert import preload
 
-        preload()
+        preload(threads)
 
 
 def create_session(model: str | bytes, threads: int, *, profile_prefix: str | None = None):

@@ -72,9 +72,35 @@ def _dequantize(value: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     return value.copy()
 
 
-def preload() -> None:
-    """Import LiteRT's interpreter (its shared libraries) without building a model."""
-    import ai_edge_litert.interpreter  # noqa: F401
+def preload(threads: int = 1) -> None:
+    """Load LiteRT and run a one-op model (``y = x + x``) with ``threads`` threads, so the
+    runtime's own footprint (libraries, XNNPACK, thread pool) is in the baseline the
+    measured run subtracts, as onnxruntime's probe session is for ONNX models."""
+    import ai_edge_litert.schema_py_generated as fb
+    import flatbuffers
+    from ai_edge_litert.interpreter import Interpreter
+
+    tensors = []
+    for name in ("x", "y"):
+        t = fb.TensorT()
+        t.name, t.shape, t.type, t.buffer = name, [1], fb.TensorType.FLOAT32, 0
+        tensors.append(t)
+    op = fb.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0, 0], [1]
+    sg = fb.SubGraphT()
+    sg.tensors, sg.inputs, sg.outputs, sg.operators = tensors, [0], [1], [op]
+    code = fb.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = fb.BuiltinOperator.ADD
+    code.version = 1
+    model = fb.ModelT()
+    model.version, model.operatorCodes, model.subgraphs = 3, [code], [sg]
+    model.buffers = [fb.BufferT()]
+    builder = flatbuffers.Builder(256)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    probe = Interpreter(model_content=bytes(builder.Output()), num_threads=int(threads))
+    probe.allocate_tensors()
+    probe.set_tensor(probe.get_input_details()[0]["index"], np.ones(1, np.float32))
+    probe.invoke()
 
 
 def create_session(model_path: str, threads: int) -> LiteRTSession:
