@@ -243,3 +243,39 @@ def test_int8_tflite_against_float_references_in_both_formats(pytester: pytest.P
     )
     result = pytester.runpytest("--edge-target=cortex-a72")
     result.assert_outcomes(passed=2)
+
+
+@needs_extra
+def test_sine_model_on_a_cpu_and_an_mcu_target(pytester: pytest.Pytester) -> None:
+    """The TensorFlow-written model of the tflite-micro wheel, through edge_model and
+    edge.evaluate: figures counted by hand, LiteRT on the board, TFLite Micro on the MCU."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    sine = Path(runtime.__file__).with_name("sine_float.tflite")
+    (pytester.path / "sine.tflite").write_bytes(sine.read_bytes())
+    pytester.makepyfile(
+        """
+        import pytest
+
+        # 1 -> 16 -> 16 -> 1 fully connected: 16 + 256 + 16 MACs, (16+16) + (256+16) + (16+1)
+        # parameters
+        @pytest.mark.edge_budget(macs_m=0.000288, params_m=0.000321)
+        def test_sine(edge, edge_model, edge_target):
+            handle = edge_model("sine.tflite")
+            assert handle.loaded.format == "tflite"
+            r = edge.evaluate(handle)
+            assert r.metrics["macs_m"] == 288 / 1e6
+            assert r.metrics["params_m"] == 321 / 1e6
+            assert r.metrics["flops_m"] == (2 * 288 + 33 + 32) / 1e6
+            rt = r.details["runtime"]
+            if edge_target.is_mcu:
+                assert rt["runtime"] == "tflite-micro"
+                # what TFLite Micro records leaves out what running needs (tflite-micro#2738)
+                assert rt["arena_bytes"] > rt["tflm_recorded_bytes"]
+                assert any("float model on the microcontroller" in n for n in r.notes)
+            else:
+                assert rt["runtime"] == "litert"
+        """
+    )
+    result = pytester.runpytest("--edge-target=cortex-a72,cortex-m7")
+    result.assert_outcomes(passed=2)
