@@ -113,13 +113,13 @@ def create_session(model_path: str, threads: int) -> LiteRTSession:
 def input_signature(model_path: str, label: str) -> list[tuple[str, str, tuple[int, ...]]]:
     """(name, numpy dtype name, shape) of each graph input, as LiteRT feeds them (NHWC)."""
     from ...analysis.loader import read_model_file
-    from .reader import _NUMPY, read_tflite
+    from .reader import NUMPY_TYPES, read_tflite
 
     path, data = read_model_file(model_path, 2_000_000_000, "a TensorFlow Lite model file")
     sg = read_tflite(data, label).main
     out = []
     for i in sg.inputs:
         t = sg.tensors[i]
-        dtype = np.dtype(_NUMPY[t.dtype]).name if t.dtype in _NUMPY else t.dtype.lower()
+        dtype = np.dtype(NUMPY_TYPES[t.dtype]).name if t.dtype in NUMPY_TYPES else t.dtype.lower()
         out.append((t.name, dtype, t.shape))
     return out

@@ -29,7 +29,7 @@ _ITEMSIZE = {
     "COMPLEX64": 8, "INT8": 1, "FLOAT64": 8, "COMPLEX128": 16, "UINT64": 8, "UINT32": 4,
     "UINT16": 2, "BFLOAT16": 2,
 }  # fmt: skip
-_NUMPY = {
+NUMPY_TYPES = {
     "FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "UINT8": np.uint8,
     "INT64": np.int64, "BOOL": np.bool_, "INT16": np.int16, "INT8": np.int8,
     "FLOAT64": np.float64, "UINT64": np.uint64, "UINT32": np.uint32, "UINT16": np.uint16,
@@ -285,7 +285,7 @@ def _tensor(k: int, t: _T, buffers, data: bytes, source: str) -> TflTensor:
     span = buffers[buffer]
     if buffer and span is not None and span[1]:
         start, length = span
-        if dtype not in _NUMPY:
+        if dtype not in NUMPY_TYPES:
             raise ModelError(
                 source, f"constant tensor '{name}' has type {dtype}, which edgegate cannot read"
             )
@@ -295,6 +295,6 @@ def _tensor(k: int, t: _T, buffers, data: bytes, source: str) -> TflTensor:
                 f"constant tensor '{name}' declares shape {list(shape)} ({dtype}, {declared:,} "
                 f"bytes) but its buffer holds {length:,} bytes: the file is corrupt",
             )
-        array = np.frombuffer(data, dtype=_NUMPY[dtype], count=math.prod(shape), offset=start)
+        array = np.frombuffer(data, dtype=NUMPY_TYPES[dtype], count=math.prod(shape), offset=start)
         array = array.reshape(shape)
     return TflTensor(k, name, dtype, tuple(shape), tuple(signature), buffer, quant, array)

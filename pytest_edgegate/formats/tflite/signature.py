@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...analysis.loader import read_model_file
-from .reader import _NUMPY, TflTensor, read_tflite
+from .reader import NUMPY_TYPES, TflTensor, read_tflite
 
 _QUANTIZED = ("INT8", "UINT8", "INT16")
 
@@ -20,7 +20,7 @@ def io_dtype(t: TflTensor) -> str:
     """The numpy dtype name a caller feeds or reads for tensor ``t``."""
     if t.dtype in _QUANTIZED and t.quant is not None and len(t.quant.scale) == 1:
         return "float32"
-    return np.dtype(_NUMPY[t.dtype]).name if t.dtype in _NUMPY else t.dtype.lower()
+    return np.dtype(NUMPY_TYPES[t.dtype]).name if t.dtype in NUMPY_TYPES else t.dtype.lower()
 
 
 def read_io(path: str, label: str):
