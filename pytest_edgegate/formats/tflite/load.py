@@ -47,7 +47,7 @@ def load_tflite(path: str, data: bytes) -> LoadedModel:
     name = os.path.basename(path)
     return LoadedModel(
         path=path,
-        proto=to_onnx(model, name),
+        proto=to_onnx(model, name, path),
         file_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         external_files=(),

@@ -179,7 +179,9 @@ def read_tflite(data: bytes, source: str) -> TflModel:
         return _read(data, source)
     except ModelError:
         raise
-    except (struct.error, IndexError, ValueError, OverflowError, UnicodeDecodeError) as exc:
+    except (
+        struct.error, IndexError, ValueError, OverflowError, UnicodeDecodeError, TypeError
+    ) as exc:  # fmt: skip
         raise ModelError(
             source,
             "looks like a TensorFlow Lite model but cannot be read: the flatbuffer is "
@@ -281,6 +283,7 @@ def _tensor(k: int, t: _T, buffers, data: bytes, source: str) -> TflTensor:
         if scale:
             zp = q.vector(3, "q") or (0,) * len(scale)
             quant = Quant(tuple(float(s) for s in scale), tuple(int(z) for z in zp), q.i32(6))
+            _check_quant(quant, name, dtype, shape, source)
     array = None
     span = buffers[buffer]
     if buffer and span is not None and span[1]:
@@ -298,3 +301,22 @@ def _tensor(k: int, t: _T, buffers, data: bytes, source: str) -> TflTensor:
         array = np.frombuffer(data, dtype=NUMPY_TYPES[dtype], count=math.prod(shape), offset=start)
         array = array.reshape(shape)
     return TflTensor(k, name, dtype, tuple(shape), tuple(signature), buffer, quant, array)
+
+
+_RANGES = {"INT8": (-128, 127), "UINT8": (0, 255), "INT16": (-32768, 32767)}
+
+
+def _check_quant(q: Quant, name: str, dtype: str, shape: tuple[int, ...], source: str) -> None:
+    """Scales finite and positive, zero points in the type's range, one per channel."""
+    problem = ""
+    lo, hi = _RANGES.get(dtype, (-(2**31), 2**31 - 1))
+    if len(q.zero_point) != len(q.scale):
+        problem = f"{len(q.scale)} scales but {len(q.zero_point)} zero points"
+    elif not all(math.isfinite(s) and s > 0 for s in q.scale):
+        problem = "a scale that is not a finite positive number"
+    elif not all(lo <= z <= hi for z in q.zero_point):
+        problem = f"a zero point outside {dtype}'s range {lo}..{hi}"
+    elif len(q.scale) > 1 and not (0 <= q.axis < len(shape) and shape[q.axis] == len(q.scale)):
+        problem = f"{len(q.scale)} per-channel scales that do not match axis {q.axis} of {shape}"
+    if problem:
+        raise ModelError(source, f"tensor '{name}' has a malformed quantization: {problem}")

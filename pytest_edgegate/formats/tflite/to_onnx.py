@@ -15,16 +15,21 @@ graph is for counting, not for running: element order across a reshape is not pr
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ...errors import ModelError
 from .layout import AXIS, TO_NCHW, image_tensors
 from .reader import TflModel, TflOperator, TflSubgraph, TflTensor
 
 OPSET = 17
+_MALFORMED = (
+    struct.error, IndexError, KeyError, ValueError, TypeError, OverflowError, AssertionError
+)  # fmt: skip
 CUSTOM_DOMAIN = "edgegate.tflite"
 _MS = "com.microsoft"
 
@@ -61,7 +66,8 @@ _RESHAPES = frozenset(["RESHAPE", "SQUEEZE", "EXPAND_DIMS"])
 class ModelTranslation:
     """State of one translation; :meth:`run` returns the ModelProto."""
 
-    def __init__(self, model: TflModel, name: str) -> None:
+    def __init__(self, model: TflModel, name: str, source: str | None = None) -> None:
+        self.source = source or name
         self.model = model
         self.sg: TflSubgraph = model.main
         self.name = name
@@ -197,6 +203,20 @@ class ModelTranslation:
         self.nodes.append(node)
 
     def operator(self, op: TflOperator) -> None:
+        """Translate one operator; a malformed one (missing inputs, options that do not read,
+        quantization that does not fit its type) is a ModelError naming it."""
+        try:
+            self._operator(op)
+        except ModelError:
+            raise
+        except _MALFORMED as exc:
+            raise ModelError(
+                self.source,
+                f"operator {op.index} ({op.op}) is malformed: {type(exc).__name__}: {exc} "
+                "(the file is corrupt or was not written by the TFLite converter)",
+            ) from None
+
+    def _operator(self, op: TflOperator) -> None:
         handler = getattr(self, "op_" + op.op.lower(), None)
         if op.op in _RESHAPES:
             return self.op_reshape(op)
@@ -533,6 +553,7 @@ def _unique_names(tensors: tuple[TflTensor, ...]) -> list[str]:
     return [t.name if seen[t.name] == 1 else f"{t.name}#{t.index}" for t in tensors]
 
 
-def to_onnx(model: TflModel, name: str) -> onnx.ModelProto:
-    """The ONNX twin of ``model``'s main graph (see the module docstring)."""
-    return ModelTranslation(model, name).run()
+def to_onnx(model: TflModel, name: str, source: str | None = None) -> onnx.ModelProto:
+    """The ONNX twin of ``model``'s main graph (see the module docstring); ``source`` (the
+    file) is what a ModelError names."""
+    return ModelTranslation(model, name, source).run()
