@@ -373,7 +373,7 @@ class Measurement:
             host=host_info(),
             threads_requested=int(spec["threads_requested"]),
             threads_used=self.threads,
-            session_options=describe(self.threads),
+            session_options=describe(self.threads, spec["model_path"]),
             inputs=inputs_record,
             session_create_ms=session_create_ms,
             first_run_ms=first_run_ms,

@@ -83,8 +83,14 @@ def session_options(threads: int, *, profile_prefix: str | None = None) -> Any:
     return so
 
 
-def describe(threads: int) -> dict[str, Any]:
-    """The options above as plain data, for the result."""
+def describe(threads: int, model: Any = None) -> dict[str, Any]:
+    """The options above as plain data, for the result (a ``.tflite`` model's: LiteRT's)."""
+    from pytest_edgegate.formats import TFLITE_EXTENSIONS
+
+    if isinstance(model, str) and model.lower().endswith(TFLITE_EXTENSIONS):
+        from pytest_edgegate.formats.tflite.litert import describe as litert_options
+
+        return litert_options(threads)
     return {
         "intra_op_num_threads": threads,
         "inter_op_num_threads": 1,

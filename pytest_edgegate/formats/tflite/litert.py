@@ -103,6 +103,23 @@ def preload(threads: int = 1) -> None:
     probe.invoke()
 
 
+def describe(threads: int) -> dict[str, Any]:
+    """The interpreter's options as plain data, for the run's record."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("ai-edge-litert")
+    except PackageNotFoundError:
+        release = None
+    return {
+        "runtime": "litert",
+        "ai_edge_litert_version": release,
+        "num_threads": threads,
+        "delegate": "XNNPACK (LiteRT's default CPU delegate)",
+        "per_node_profile": False,
+    }
+
+
 def create_session(model_path: str, threads: int) -> LiteRTSession:
     from .runtimes import require
 
