@@ -22,7 +22,7 @@ _OP_CODE = {name: code for code, name in enumerate(BUILTIN_OPERATORS) if name}
 OPTIONS = {
     "CONV_2D": 1, "DEPTHWISE_CONV_2D": 2, "AVERAGE_POOL_2D": 5, "MAX_POOL_2D": 5,
     "FULLY_CONNECTED": 8, "SOFTMAX": 9, "CONCATENATION": 10, "ADD": 11, "RESHAPE": 17,
-    "TRANSPOSE_CONV": 49, "BATCH_MATMUL": 101,
+    "TRANSPOSE_CONV": 49, "BATCH_MATMUL": 101, "MUL": 21, "MEAN": 27,
 }  # fmt: skip
 SAME, VALID = 0, 1
 NONE, RELU, RELU6 = 0, 1, 3
@@ -208,4 +208,6 @@ _SLOTS: dict[str, dict[str, tuple[int, str]]] = {
     "TRANSPOSE_CONV": {"padding": (0, "i8"), "stride_w": (1, "i32"), "stride_h": (2, "i32")},
     "BATCH_MATMUL": {"adj_x": (0, "bool"), "adj_y": (1, "bool")},
     "RESHAPE": {},
+    "MUL": {"activation": (0, "i8")},
+    "MEAN": {"keep_dims": (0, "bool")},
 }  # fmt: skip

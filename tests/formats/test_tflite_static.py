@@ -109,3 +109,63 @@ def test_op_list_keeps_the_tflite_operator_names(tmp_path):
                    "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]  # fmt: skip
     a1, a2 = analyze(loaded), analyze(load(_write(tmp_path, small_cnn(), "again.tflite")))
     assert a1.to_dict()["nodes"] == a2.to_dict()["nodes"]  # deterministic
+
+
+def _mobile_block(tmp_path: Path) -> Path:
+    """PAD -> CONV_2D -> HARD_SWISH -> squeeze-excite (MEAN, FULLY_CONNECTED, LOGISTIC, MUL)
+    -> CONCATENATION on channels -> TRANSPOSE -> QUANTIZE -> DEQUANTIZE: the glue of
+    converted mobile networks."""
+    b = TflBuilder()
+    x = b.tensor("x", [1, 8, 8, 4])
+    pads = b.tensor("pads", [4, 2], "INT32", np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))
+    xp = b.tensor("xp", [1, 10, 10, 4])
+    b.op("PAD", [x, pads], [xp])
+    w = b.tensor("w", [6, 3, 3, 4], data=np.ones((6, 3, 3, 4), np.float32))
+    cb = b.tensor("cb", [6], data=np.zeros(6, np.float32))
+    c = b.tensor("c", [1, 8, 8, 6])
+    b.op("CONV_2D", [xp, w, cb], [c], padding=1, stride_w=1, stride_h=1)  # VALID
+    h = b.tensor("h", [1, 8, 8, 6])
+    b.op("HARD_SWISH", [c], [h])
+    axes = b.tensor("axes", [2], "INT32", np.array([1, 2], np.int32))
+    m = b.tensor("m", [1, 6])
+    b.op("MEAN", [h, axes], [m], keep_dims=False)
+    fw = b.tensor("fw", [6, 6], data=np.ones((6, 6), np.float32))
+    f = b.tensor("f", [1, 6])
+    b.op("FULLY_CONNECTED", [m, fw, -1], [f])
+    g = b.tensor("g", [1, 6])
+    b.op("LOGISTIC", [f], [g])
+    s = b.tensor("s", [1, 8, 8, 6])
+    b.op("MUL", [h, g], [s])
+    cat = b.tensor("cat", [1, 8, 8, 12])
+    b.op("CONCATENATION", [s, h], [cat], axis=3)
+    perm = b.tensor("perm", [4], "INT32", np.array([0, 3, 1, 2], np.int32))
+    t = b.tensor("t", [1, 12, 8, 8])
+    b.op("TRANSPOSE", [cat, perm], [t])
+    q = b.tensor("q", [1, 12, 8, 8], "INT8", quant=([0.1], [0], 0))
+    b.op("QUANTIZE", [t], [q])
+    y = b.tensor("y", [1, 12, 8, 8])
+    b.op("DEQUANTIZE", [q], [y])
+    path = tmp_path / "block.tflite"
+    path.write_bytes(b.build([x], [y]))
+    return path
+
+
+def test_glue_operators_translate_with_their_shapes(tmp_path):
+    a = analyze(load(_mobile_block(tmp_path)))
+    assert not a.warnings, a.warnings
+    shapes = {n.op_type: n.output_shapes[0] for n in a.nodes}
+    assert shapes["Pad"] == (1, 4, 10, 10)  # NCHW inside the translation
+    assert shapes["ReduceMean"] == (1, 6)
+    assert shapes["Concat"] == (1, 12, 8, 8)  # channels: TFLite axis 3 is ONNX axis 1
+    assert shapes["Transpose"] == (1, 12, 8, 8)  # a plain 4-D tensor keeps its axes
+    assert a.macs == 8 * 8 * 6 * 36 + 36
+    assert a.outputs[0].shape == (1, 12, 8, 8)
+
+
+def test_glue_operators_run_on_litert(tmp_path):
+    litert = pytest.importorskip("ai_edge_litert.interpreter", reason="no [tflite] extra")
+    interp = litert.Interpreter(model_path=str(_mobile_block(tmp_path)))
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], np.ones((1, 8, 8, 4), np.float32))
+    interp.invoke()
+    assert interp.get_tensor(interp.get_output_details()[0]["index"]).shape == (1, 12, 8, 8)
