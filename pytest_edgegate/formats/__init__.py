@@ -28,7 +28,7 @@ def load(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES):
         text = ""
     is_tfl_name = text.lower().endswith(TFLITE_EXTENSIONS)
     if not is_tfl_name:
-        head = _head(text)
+        head = _head(text, max_bytes)
         if is_tflite(head):
             raise ModelError(
                 text,
@@ -49,12 +49,19 @@ def load(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES):
     return load_tflite(p, data)
 
 
-def _head(path: str) -> bytes:
+def _head(path: str, max_bytes: int) -> bytes:
+    """The first 8 bytes, only of a regular file within the size limit: a file the ONNX
+    loader refuses from its ``stat`` is never opened (it says what is wrong)."""
+    import stat
+
     try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            return b""
         with open(path, "rb") as f:
             return f.read(8)
     except OSError:
-        return b""  # the ONNX loader says what is wrong with the path
+        return b""
 
 
 def runtime_name(model_format: str, *, is_mcu: bool) -> str:
