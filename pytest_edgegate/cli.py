@@ -43,8 +43,9 @@ def _parse_shapes(items: Sequence[str]) -> dict[str, list[int]]:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from pytest_edgegate.analysis import analyze, load_model
+    from pytest_edgegate.analysis import analyze
     from pytest_edgegate.evaluation import device_fit, static_metrics
+    from pytest_edgegate.formats import load as load_model
     from pytest_edgegate.profiles import load_catalogue
 
     analysis = analyze(load_model(args.model), _parse_shapes(args.input_shape) or None)
@@ -108,8 +109,9 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     """Where the estimated time and energy of a model go on one target, node by node."""
     from tabulate import tabulate
 
-    from pytest_edgegate.analysis import analyze, load_model
+    from pytest_edgegate.analysis import analyze
     from pytest_edgegate.costmodel import CostModelUnavailable, estimate
+    from pytest_edgegate.formats import load as load_model
     from pytest_edgegate.profiles import load_catalogue
 
     profile = load_catalogue(args.profiles).get(args.target)

@@ -107,16 +107,28 @@ def accuracy_metrics(requested: bool) -> dict[str, Availability]:
     }
 
 
-def device_fit(profile: DeviceProfile, analysis: ModelAnalysis) -> list[Verdict]:
+def device_fit(
+    profile: DeviceProfile, analysis: ModelAnalysis, deployed: Any = None
+) -> list[Verdict]:
     """Checks every model must pass on a device, budget or not: does it fit in memory?
 
     On a microcontroller the weights and the runtime's code live in flash and the tensor
-    arena in SRAM (:mod:`pytest_edgegate.mcu_memory`), so the two are checked separately;
-    elsewhere weights and peak activations share the RAM.
+    arena in SRAM, so the two are checked separately; elsewhere weights and peak activations
+    share the RAM.  When the device's runtime measured them (``deployed``: a formats
+    ``Deployment`` with ``sram_bytes``/``flash_bytes``, e.g. TFLite Micro's arena), those
+    figures are judged; otherwise the static plan of :mod:`pytest_edgegate.mcu_memory`.
     """
     weights_mb = analysis.param_bytes / MB
     activations_mb = analysis.peak_activation_bytes / MB
-    if profile.is_mcu:
+    sram = getattr(deployed, "sram_bytes", None)
+    flash = getattr(deployed, "flash_bytes", None)
+    if profile.is_mcu and sram is not None and flash is not None:
+        runtime = deployed.runtime
+        checks = [
+            ("flash_mb", flash / MB, profile.flash_mb, f"model and {runtime} code in flash"),
+            ("sram_mb", sram / MB, profile.sram_mb, f"{runtime} tensor arena in device SRAM"),
+        ]
+    elif profile.is_mcu:
         from pytest_edgegate.mcu_memory import mcu_memory
 
         mcu = mcu_memory(profile, analysis)
@@ -132,8 +144,9 @@ def device_fit(profile: DeviceProfile, analysis: ModelAnalysis) -> list[Verdict]
     for metric, value, bound, what in checks:
         if bound is None:
             continue
+        source = "measured" if (sram is not None and profile.is_mcu) else "static"
         verdicts.append(
-            Verdict(metric, "max", bound, value, value <= bound, "static", what, "device")
+            Verdict(metric, "max", bound, value, value <= bound, source, what, "device")
         )
     return verdicts
 

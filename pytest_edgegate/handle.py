@@ -118,12 +118,16 @@ class EdgeHandle:
             found.update({k: Availability(v, "measured") for k, v in acc.metrics().items()})
             accuracy_details = acc.to_dict()
             accuracy_details["diagnosis"] = acc.diagnosis()
+        from pytest_edgegate.formats.deploy import deployment
+
+        deployed = deployment(handle.loaded, self.target, self.settings.timeout_s, analysis)
         costs, est, cost_details, cost_notes = cost_metrics(self.target, analysis)
         found.update(costs)
         usage = self._workload(est, cost_details)
         found.update(usage.metrics)
         found.update(static_metrics(analysis))
         details = breakdown(analysis, handle.loaded.proto)
+        details["runtime"] = deployed.to_dict()
         if cost_details is not None:
             details["estimate"] = cost_details
         if accuracy_details is not None:
@@ -147,14 +151,16 @@ class EdgeHandle:
             found["peak_memory_mb"] = (
                 measured.memory if measured else Availability(None, reason=not_run)
             )
-        verdicts = device_fit(self.target, analysis) + usage.verdicts
+            if deployed.sram_bytes is not None:  # the runtime's own working memory (arena)
+                found["peak_memory_mb"] = Availability(deployed.sram_bytes / 1e6, "measured")
+        verdicts = device_fit(self.target, analysis, deployed) + usage.verdicts
         if self.target.is_mcu:
             from pytest_edgegate.mcu_memory import mcu_memory
 
             details["mcu_memory"] = mcu_memory(self.target, analysis).to_dict()
         for limit in self.budget.limits:
             verdicts.append(judge(limit, found.get(limit.metric)))
-        notes = cost_notes + run_notes + list(analysis.warnings)
+        notes = cost_notes + run_notes + list(deployed.notes) + list(analysis.warnings)
         return EdgeResult(
             nodeid=self.nodeid,
             target=self.target.id,
@@ -197,8 +203,9 @@ class EdgeHandle:
         """
         import tempfile
 
-        from pytest_edgegate.analysis import analyze, load_model
+        from pytest_edgegate.analysis import analyze
         from pytest_edgegate.baseline.gitref import file_at
+        from pytest_edgegate.formats import load
 
         ref = self.settings.baseline.removeprefix("git:")
         info: dict[str, Any] = {"ref": ref, "found": False}
@@ -211,7 +218,7 @@ class EdgeHandle:
                 info["reason"] = f"{handle.path} does not exist at {ref}"
                 return info
             try:
-                loaded = load_model(copy, max_bytes=self._cache.max_bytes)
+                loaded = load(copy, max_bytes=self._cache.max_bytes)
                 old = ModelHandle(loaded, analyze(loaded, input_shapes))
                 base = self._judge(old, accuracy, measure, inputs, input_shapes)
             except EdgeGateError as exc:

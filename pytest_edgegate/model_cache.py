@@ -103,7 +103,7 @@ class ModelCache:
         self._handles: dict[tuple[Any, ...], ModelHandle] = {}
 
     def load(self, path: Path) -> tuple[tuple[Any, ...], LoadedModel]:
-        from pytest_edgegate.analysis import load_model
+        from pytest_edgegate.formats import load
 
         try:
             st = path.stat()
@@ -111,7 +111,7 @@ class ModelCache:
         except OSError:
             key = (str(path), None, None)
         if key not in self._loaded:
-            self._loaded[key] = load_model(path, max_bytes=self.max_bytes)
+            self._loaded[key] = load(path, max_bytes=self.max_bytes)
         return key, self._loaded[key]
 
     def handle(

@@ -16,6 +16,7 @@ from tabulate import tabulate
 from pytest_edgegate.edge_result import EdgeResult
 from pytest_edgegate.mcu_memory import terminal_lines as mcu_terminal_lines
 from pytest_edgegate.metrics import finite_or_none
+from pytest_edgegate.runtime_view import arena_table, model_label
 from pytest_edgegate.terminal_workload import workload_table
 
 #: Columns shown when present in any result, in this order.
@@ -160,7 +161,7 @@ def summary_tables(
             table = [
                 [
                     _test_name(r.nodeid, target),
-                    r.model,
+                    model_label(r),
                     _verdict(r, (target, r.nodeid) in regressed_keys),
                 ]
                 for r in rows
@@ -177,7 +178,7 @@ def summary_tables(
             headers.append("top operators")
         table = []
         for r in rows:
-            row = [_test_name(r.nodeid, target), r.model]
+            row = [_test_name(r.nodeid, target), model_label(r)]
             row += [_cell(r, m, index.get((r.nodeid, m))) for m in shown]
             row.append(_verdict(r, (target, r.nodeid) in regressed_keys))
             if verbose:
@@ -185,6 +186,7 @@ def summary_tables(
             table.append(row)
         lines.append(tabulate(table, headers=headers, disable_numparse=True))
         lines.extend(measured_table(rows, target))
+        lines.extend(arena_table(rows))
         lines.extend(mcu_terminal_lines(rows))
         lines.extend(workload_table((r, _test_name(r.nodeid, target)) for r in rows))
         notes = sorted({r.notes[0] for r in rows if r.notes})

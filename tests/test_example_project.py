@@ -99,6 +99,16 @@ def test_verdicts_int8_fits_where_fp32_does_not(gate) -> None:
     assert broken(results, battery, "edgetpu") == set()
     (tpu,) = [r for r in results["results"] if r["nodeid"] == f"{battery}[edgetpu]"]
     assert tpu["metrics"]["battery_life_h"] > 8
+    # The same keyword spotter as the firmware ships it: int8 .tflite on TFLite Micro, its
+    # SRAM need the smallest arena that runs it; LiteRT on the boards.
+    tfl = "tests/test_keyword_spotting_tflite.py::test_tflite_fits_the_firmware"
+    for target in TARGETS:
+        assert broken(results, tfl, target) == set()
+    (mcu,) = [r for r in results["results"] if r["nodeid"] == f"{tfl}[cortex-m7]"]
+    runtime = mcu["details"]["runtime"]
+    assert runtime["runtime"] == "tflite-micro"
+    sram = [v for v in mcu["verdicts"] if v["metric"] == "sram_mb"][0]
+    assert sram["value"] == runtime["arena_bytes"] / 1e6 and sram["source"] == "measured"
     for line in (
         f"XFAIL {battery}[cortex-a72] - does not fit cortex-a72: 30 frames/s",
         f"XFAIL {app}[cortex-m7] - does not fit cortex-m7: MobileNet is not meant",
@@ -186,6 +196,24 @@ def test_make_models_rebuilds_the_committed_models(tmp_path: Path) -> None:
         assert new.metrics() == pytest.approx(old.metrics(), rel=1e-3), stem
 
 
+def test_make_tflite_rebuilds_the_committed_model(tmp_path: Path) -> None:
+    """Byte for byte, with the same MACs as the ONNX keyword spotter."""
+    pytest.importorskip("ai_edge_litert", reason="the [tflite] extra is not installed")
+    from pytest_edgegate.analysis import analyze
+    from pytest_edgegate.formats import load
+
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLE / "make_tflite.py"), "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    name = "kws_dscnn_int8.tflite"
+    assert (tmp_path / name).read_bytes() == (EXAMPLE / "models" / name).read_bytes()
+    tfl = analyze(load(EXAMPLE / "models" / name))
+    onnx_twin = analyze(load(EXAMPLE / "models" / "kws_dscnn_int8.onnx"))
+    assert tfl.macs == onnx_twin.macs
+
+
 # --------------------------------------------------------------------------------------------
 # The README's commands
 
@@ -218,7 +246,7 @@ def pytest_args(command: str) -> list[str]:
 
 def test_readme_quick_start_commands_are_the_ones_ci_runs() -> None:
     first, second = readme_blocks("Quick start")[:2]
-    setup = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"'
+    setup = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev,tflite]"'
     for command in (first, second):
         assert command.startswith(setup + " && "), command
         assert "\n" not in command  # one line: copy, paste, run

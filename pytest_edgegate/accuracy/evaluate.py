@@ -103,7 +103,13 @@ class _Evaluation:
             batch=self.batch,
         )
         self.layer_map: LayerMap | None = None
-        if spec.layer_diagnosis and self.ref is not None:
+        runnable = all(m.path.lower().endswith(".onnx") for m in (self.cand, self.ref) if m)
+        if spec.layer_diagnosis and self.ref is not None and not runnable:
+            self.notes.append(
+                "no per-layer SQNR: intermediate tensors are read back through onnxruntime, "
+                "and a .tflite model runs on LiteRT, so its layers cannot be matched by name"
+            )
+        elif spec.layer_diagnosis and self.ref is not None:
             self.layer_map = match_layers(self.ref.proto, self.cand.proto)
         self.workers: list[Worker] = []
 

@@ -85,6 +85,10 @@ def open_model(model: Any, label: str, workdir: Path, stem: str) -> ModelInfo:
     A proto is saved under ``workdir`` so that the child process can load it; its
     external data, if any, must already be inline (a proto in memory has no folder).
     """
+    from pytest_edgegate.formats import TFLITE_EXTENSIONS
+
+    if isinstance(model, str) and model.lower().endswith(TFLITE_EXTENSIONS):
+        return _open_tflite(os.path.abspath(model), label)
     if isinstance(model, str):
         path = os.path.abspath(model)
         proto = read_proto(path, label, AccuracyError)
@@ -107,6 +111,22 @@ def open_model(model: Any, label: str, workdir: Path, stem: str) -> ModelInfo:
     if not outputs:
         raise AccuracyError(f"{label}: the model has no outputs", kind="load", model=label)
     return ModelInfo(path, label, proto, inputs, outputs)
+
+
+def _open_tflite(path: str, label: str) -> ModelInfo:
+    """A ``.tflite`` model: its own input/output signature (quantized I/O seen as float32,
+    see formats/tflite/signature.py) and its ONNX translation as ``proto``."""
+    from pytest_edgegate.errors import ModelError
+    from pytest_edgegate.formats.tflite.signature import read_io
+
+    try:
+        inputs, outputs, proto = read_io(path, label)
+    except ModelError as exc:
+        raise AccuracyError(str(exc), kind="load", model=label) from None
+    return ModelInfo(
+        path, label, proto, tuple(TensorSig(*s) for s in inputs),
+        tuple(TensorSig(*s) for s in outputs),
+    )  # fmt: skip
 
 
 def _sig(value: Any) -> TensorSig:

@@ -34,42 +34,7 @@ def load_model(
     opened.  ``check`` runs ``onnx.checker`` (tolerating the checker's known quirks on
     ``ai.onnx.ml`` models and on IR versions newer than the installed onnx, with a warning).
     """
-    try:
-        p = os.fspath(path)
-    except TypeError:
-        raise ModelError(
-            repr(path),
-            f"expected a path to an .onnx file (str or os.PathLike), got {type(path).__name__}",
-        ) from None
-    if not isinstance(p, str):
-        p = os.fsdecode(p)
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        raise ModelError(p, "no such file; expected an ONNX model file (.onnx)") from None
-    except OSError as exc:
-        raise ModelError(p, f"cannot access the model file: {exc.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ModelError(p, "is a directory; expected an ONNX model file (.onnx)")
-    if not stat.S_ISREG(st.st_mode):
-        raise ModelError(p, "is not a regular file; expected an ONNX model file (.onnx)")
-    if st.st_size > max_bytes:
-        raise ModelError(
-            p,
-            f"model file is {st.st_size:,} bytes, over the limit of {max_bytes:,} bytes "
-            "(max_bytes; in pytest, --edge-max-model-mb / ini edge_max_model_mb); refused "
-            "without reading it",
-        )
-    if st.st_size == 0:
-        raise ModelError(p, "is empty; expected an ONNX model (a serialized ModelProto)")
-    try:
-        with open(p, "rb") as f:
-            data = f.read(max_bytes + 1)
-    except OSError as exc:
-        raise ModelError(p, f"cannot read the model file: {exc.strerror}") from None
-    if len(data) > max_bytes:  # the file grew after stat
-        raise ModelError(p, f"model file is over the limit of {max_bytes:,} bytes (max_bytes)")
-
+    p, data = read_model_file(path, max_bytes, "an ONNX model file (.onnx)")
     proto = parse_model_bytes(data, p)
     base_dir = os.path.dirname(os.path.abspath(p))
     external_files, external_bytes = validate_external_data(proto, base_dir, p)
@@ -85,6 +50,50 @@ def load_model(
         name=os.path.basename(p),
         warnings=tuple(warnings),
     )
+
+
+def read_model_file(
+    path: str | os.PathLike[str], max_bytes: int, expected: str
+) -> tuple[str, bytes]:
+    """The path as a string and the file's bytes, refusing a missing, special, empty or
+    too large file (checked with ``stat`` before a byte is read); ``expected`` says what
+    kind of file the messages ask for."""
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise ModelError(
+            repr(path),
+            f"expected a path to {expected} (str or os.PathLike), got {type(path).__name__}",
+        ) from None
+    if not isinstance(p, str):
+        p = os.fsdecode(p)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise ModelError(p, f"no such file; expected {expected}") from None
+    except OSError as exc:
+        raise ModelError(p, f"cannot access the model file: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ModelError(p, f"is a directory; expected {expected}")
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelError(p, f"is not a regular file; expected {expected}")
+    if st.st_size > max_bytes:
+        raise ModelError(
+            p,
+            f"model file is {st.st_size:,} bytes, over the limit of {max_bytes:,} bytes "
+            "(max_bytes; in pytest, --edge-max-model-mb / ini edge_max_model_mb); refused "
+            "without reading it",
+        )
+    if st.st_size == 0:
+        raise ModelError(p, f"is empty; expected {expected}")
+    try:
+        with open(p, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise ModelError(p, f"cannot read the model file: {exc.strerror}") from None
+    if len(data) > max_bytes:  # the file grew after stat
+        raise ModelError(p, f"model file is over the limit of {max_bytes:,} bytes (max_bytes)")
+    return p, data
 
 
 def parse_model_bytes(data: bytes, source: str) -> ModelProto:

@@ -48,6 +48,10 @@ class LoadedModel:
     external_files: tuple[str, ...]
     name: str
     warnings: tuple[str, ...] = ()
+    #: The file's format (``"onnx"`` or ``"tflite"``); for another format ``proto`` is its
+    #: in-memory ONNX translation and ``source`` the format's own parsed model.
+    format: str = "onnx"
+    source: Any = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

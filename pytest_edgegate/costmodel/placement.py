@@ -23,6 +23,15 @@ from pytest_edgegate.analysis import NodeStats
 from pytest_edgegate.profiles import DeviceProfile
 
 QUANT_OPS = ("QuantizeLinear", "DequantizeLinear")
+#: QOperator forms of onnxruntime's com.microsoft domain (what a .tflite's int8 operators
+#: translate to) are judged as the float operator they quantize: an NPU that runs int8
+#: ``Add`` runs ``QLinearAdd``.  (``QLinearConv``/``QLinearMatMul`` are listed by name.)
+QOPERATOR_FLOAT_FORM = {
+    "QLinearAdd": "Add", "QLinearMul": "Mul", "QLinearAveragePool": "AveragePool",
+    "QLinearGlobalAveragePool": "GlobalAveragePool", "QLinearConcat": "Concat",
+    "QLinearSigmoid": "Sigmoid", "QLinearLeakyRelu": "LeakyRelu", "QLinearSoftmax": "Softmax",
+    "QGemm": "Gemm",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ def _limit_problem(node: NodeStats, limits: dict[str, float]) -> str:
             most = limits["max_nontrivial_tensor_dims"]
             return f"{big} dims larger than 1 exceed the NPU's {most:g}"
         if (
-            node.op_type == "Softmax"
+            QOPERATOR_FLOAT_FORM.get(node.op_type, node.op_type) == "Softmax"
             and "softmax_max_elements" in limits
             and math.prod(out) > limits["softmax_max_elements"]
         ):
@@ -77,7 +86,8 @@ def place(nodes: list[NodeStats], profile: DeviceProfile) -> list[Placement]:
             placements.append(Placement("cpu", blocked))
             continue
         reason = ""
-        if node.op_type not in npu.ops and not (int_npu and node.op_type in QUANT_OPS):
+        op = QOPERATOR_FLOAT_FORM.get(node.op_type, node.op_type)
+        if op not in npu.ops and not (int_npu and node.op_type in QUANT_OPS):
             reason = f"{node.op_type} is not an operator the NPU runs"
         else:
             fed_by_dq = any(

@@ -730,8 +730,11 @@ def _delta(entry: dict[str, Any], metric: str, unit: str) -> dict[str, Any]:
 def _metadata(details: dict[str, Any]) -> list[tuple[str, str]]:
     """The model's own producer, doc string and metadata_props: text from the model file,
     shown (escaped, like everything) as label/value pairs; empty fields are left out."""
+    from pytest_edgegate.runtime_view import runtime_pairs
+
     meta = _dict(details.get("model_metadata"))
-    pairs = [
+    pairs = [(label, _text(value, 300)) for label, value in runtime_pairs(details)]
+    pairs += [
         (label, _text(meta.get(key), 300))
         for key, label in (
             ("producer", "producer"),

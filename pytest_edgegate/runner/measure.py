@@ -140,11 +140,12 @@ class Measurement:
         import numpy as np
 
         from pytest_edgegate.runner import memory
-        from pytest_edgegate.runner.ort_session import create_session
+        from pytest_edgegate.runner.ort_session import create_session, preload_runtime
 
         probe = create_session(_probe_model(), self.threads)
         probe.run(None, {"x": np.ones(1, np.float32)})
         del probe
+        preload_runtime(self.spec["model_path"], self.threads)
         gc.collect()
         self.baseline_rss = memory.current_rss_bytes()
         self.baseline_data = memory.data_bytes()
@@ -212,6 +213,8 @@ class Measurement:
                 session.run(None, feeds)
                 self.progress("unlocked")
             return read_profile(session.end_profiling())
+        except NotImplementedError:  # a runtime without per-node profiles (LiteRT)
+            return None
         except Exception as exc:  # noqa: BLE001 - the timing stands without a profile
             self.warnings.append(f"per-node profile failed: {type(exc).__name__}: {exc}")
             return None
@@ -354,7 +357,7 @@ class Measurement:
             host=host_info(),
             threads_requested=int(spec["threads_requested"]),
             threads_used=self.threads,
-            session_options=describe(self.threads),
+            session_options=describe(self.threads, spec["model_path"]),
             inputs=inputs_record,
             session_create_ms=session_create_ms,
             first_run_ms=first_run_ms,

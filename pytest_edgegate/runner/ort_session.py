@@ -52,8 +52,14 @@ def session_options(threads: int, *, profile_prefix: str | None = None) -> Any:
     return so
 
 
-def describe(threads: int) -> dict[str, Any]:
-    """The options above as plain data, for the result."""
+def describe(threads: int, model: Any = None) -> dict[str, Any]:
+    """The options above as plain data, for the result (a ``.tflite`` model's: LiteRT's)."""
+    from pytest_edgegate.formats import TFLITE_EXTENSIONS
+
+    if isinstance(model, str) and model.lower().endswith(TFLITE_EXTENSIONS):
+        from pytest_edgegate.formats.tflite.litert import describe as litert_options
+
+        return litert_options(threads)
     return {
         "intra_op_num_threads": threads,
         "inter_op_num_threads": 1,
@@ -68,8 +74,26 @@ def describe(threads: int) -> dict[str, Any]:
     }
 
 
+def preload_runtime(model: Any, threads: int = 1) -> None:
+    """Load the runtime a model file needs before the baseline footprint is measured, so the
+    model's measured peak excludes the runtime library (onnxruntime is loaded by the probe)."""
+    from pytest_edgegate.formats import TFLITE_EXTENSIONS
+
+    if isinstance(model, str) and model.lower().endswith(TFLITE_EXTENSIONS):
+        from pytest_edgegate.formats.tflite.litert import preload
+
+        preload(threads)
+
+
 def create_session(model: str | bytes, threads: int, *, profile_prefix: str | None = None):
-    """An ``InferenceSession`` on the CPU provider with the options above."""
+    """An ``InferenceSession`` on the CPU provider with the options above (a ``.tflite``
+    file gets its own runtime's session, LiteRT, with the same interface)."""
+    from pytest_edgegate.formats import TFLITE_EXTENSIONS
+
+    if isinstance(model, str) and model.lower().endswith(TFLITE_EXTENSIONS):
+        from pytest_edgegate.formats.tflite.litert import create_session as litert_session
+
+        return litert_session(model, threads)
     import onnxruntime as ort
 
     register_arena()

@@ -48,6 +48,17 @@ def read_signature(model_path: str, label: str) -> list[InputSignature]:
     """The model file's graph inputs in graph order, initializer-backed ones optional."""
     from onnx import helper
 
+    from pytest_edgegate.formats import TFLITE_EXTENSIONS
+
+    if model_path.lower().endswith(TFLITE_EXTENSIONS):
+        from pytest_edgegate.errors import ModelError
+        from pytest_edgegate.formats.tflite.litert import input_signature
+
+        try:
+            return [InputSignature(*sig) for sig in input_signature(model_path, label)]
+        except ModelError as exc:
+            raise RunError(str(exc), kind="load", model=label) from None
+
     model = read_proto(model_path, label, RunError)
     initializers = {init.name for init in model.graph.initializer}
     out = []
