@@ -181,6 +181,7 @@ class EdgeHandle:
 
         from pytest_edgegate.analysis import analyze, load_model
         from pytest_edgegate.baseline.gitref import file_at
+        from pytest_edgegate.baseline.nodes import top_nodes
 
         ref = self.settings.baseline.removeprefix("git:")
         info: dict[str, Any] = {"ref": ref, "found": False}
@@ -205,6 +206,7 @@ class EdgeHandle:
             profile_version=base.profile_version,
             metrics=base.metrics,
             sources=base.sources,
+            nodes=top_nodes(base.details),
         )
         if "measured" in base.details:
             info["measured"] = {
