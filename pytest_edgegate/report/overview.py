@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_edgegate.metrics import METRICS
+from pytest_edgegate.metrics import DEVICE_FIGURES, METRICS
 from pytest_edgegate.metrics import finite_or_none as _num
 
 #: Change statuses in the order a cell prefers to show them.
@@ -99,7 +99,7 @@ def tightest_budget(result: dict[str, Any]) -> dict[str, Any] | None:
         units = result.get("units") if isinstance(result.get("units"), dict) else {}
         unit = units.get(metric) if isinstance(units.get(metric), str) else None
         if unit is None:
-            unit = METRICS[metric].unit if metric in METRICS else ""
+            unit = METRICS[metric].unit if metric in METRICS else DEVICE_FIGURES.get(metric, "")
         entry = {
             "metric": metric,
             "value": value,
@@ -186,7 +186,7 @@ def short_metric(metric: str) -> str:
     """``latency_ms`` -> ``latency``: the unit follows the number in a cell."""
     unit = METRICS[metric].unit.lower() if metric in METRICS else ""
     for suffix in (f"_{unit}", "_mb", "_m"):
-        if unit is not None and metric.endswith(suffix) and len(metric) > len(suffix):
+        if metric.endswith(suffix) and len(metric) > len(suffix):
             return metric[: -len(suffix)]
     return metric
 
