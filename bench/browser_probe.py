@@ -54,7 +54,8 @@ MEASURE = (
     "var boxes=[].slice.call(document.querySelectorAll('table.res')).map(function(t){"
     "var b=t.parentElement;return {table:Math.ceil(t.getBoundingClientRect().width),"
     "box:b.clientWidth,section:(t.closest('section')||{}).id||''}});"
-    "var o=JSON.stringify({scroll:d.scrollWidth,viewport:d.clientWidth,boxes:boxes});"
+    "var bg=getComputedStyle(document.body).backgroundColor;"
+    "var o=JSON.stringify({scroll:d.scrollWidth,viewport:d.clientWidth,boxes:boxes,bg:bg});"
     "if(window.parent!==window){window.parent.postMessage(o,'*')}"
     "else{var p=document.createElement('pre');p.id='edgegate-probe';p.textContent=o;"
     "document.body.appendChild(p)}})();"
@@ -73,6 +74,7 @@ class Layout:
     viewport: int
     wide_tables: list[dict] = field(default_factory=list)  # per-target tables over their box
     console: list[str] = field(default_factory=list)
+    background: str = ""  # the body's computed background colour
 
     @property
     def page_overflow(self) -> int:
@@ -133,21 +135,25 @@ def console_messages(stderr: str) -> list[str]:
     return [line.split("] ", 1)[-1] for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
-def measure(chromium: str, report: Path, width: int, work: Path) -> Layout:
-    """The layout of ``report`` in a viewport ``width`` px wide."""
+def measure(chromium: str, report: Path, width: int, work: Path, *extra: str) -> Layout:
+    """The layout of ``report`` in a viewport ``width`` px wide (``extra``: Chromium flags,
+    e.g. ``--blink-settings=preferredColorScheme=0`` for the dark colour scheme)."""
     work.mkdir(parents=True, exist_ok=True)
     copy = work / f"probe-{width}.html"
     copy.write_text(probe_copy(report.read_text(encoding="utf-8")), encoding="utf-8")
     outer = work / f"wrapper-{width}.html"
     outer.write_text(wrapper(copy.name, width), encoding="utf-8")
-    done = run(chromium, work / f"home-{width}", outer.as_uri(), "--virtual-time-budget=5000",
+    done = run(chromium, work / f"home-{width}", outer.as_uri(), *extra,
+               "--virtual-time-budget=5000",
                "--dump-dom", f"--window-size={max(width, 500) + 40},{HEIGHT + 40}")  # fmt: skip
     found = re.search(r'<pre id="edgegate-probe">([^<]*)</pre>', done.stdout)
     if not found:
         raise RuntimeError(f"the measuring script did not report: {done.stderr[-2000:]}")
     data = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     wide = [b for b in data["boxes"] if b["table"] > b["box"]]
-    return Layout(width, data["scroll"], data["viewport"], wide, console_messages(done.stderr))
+    return Layout(
+        width, data["scroll"], data["viewport"], wide, console_messages(done.stderr), data["bg"]
+    )
 
 
 def screenshot(chromium: str, report: Path, width: int, height: int, shot: Path, work: Path):

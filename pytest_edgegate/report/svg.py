@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 SPARK_W, SPARK_H = 64, 16
-BAR_W, BAR_ROW, BAR_LABEL = 560, 17, 220
+BAR_W, BAR_ROW, BAR_LABEL = 760, 17, 260
 PLOT_W, PLOT_H = 560, 240
 _PLOT_PAD = (52, 14, 14, 34)  # left, right, top, bottom
 
@@ -69,7 +69,7 @@ def node_bars(
             paths[cls] = paths.get(cls, "") + f"M{BAR_LABEL} {y}h{_r(w)}v{BAR_ROW - 4}H{BAR_LABEL}z"
         out.append(
             {
-                "label": label if len(label) <= 34 else "\u2026" + label[-33:],
+                "label": label if len(label) <= 40 else "\u2026" + label[-39:],
                 "ty": y + BAR_ROW - 6,
                 "vx": _r(BAR_LABEL + w + 4),
                 "value": f"{fmt(t)} ms",

@@ -12,6 +12,7 @@ under ``CI``, where a missing browser fails.
 from __future__ import annotations
 
 import os
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -109,3 +110,23 @@ def test_the_probe_sees_overflow_and_console_messages(chromium: str, tmp_path: P
     laptop = probe.measure(chromium, page, 1280, tmp_path / "1280")
     assert laptop.page_overflow == 0
     assert [t["section"] for t in laptop.wide_tables] == ["t1"]
+
+
+def test_dark_colour_scheme_and_print(
+    chromium: str, report: Path, artifacts: Path, tmp_path: Path
+) -> None:
+    """The reader's dark scheme gives a dark page; printing gives a PDF of several pages."""
+    light = probe.measure(chromium, report, 1280, tmp_path / "light")
+    dark = probe.measure(
+        chromium, report, 1280, tmp_path / "dark", "--blink-settings=preferredColorScheme=0"
+    )
+    assert light.background == "rgb(255, 255, 255)"
+    assert dark.background == "rgb(13, 17, 23)"
+    assert dark.page_overflow == 0 and dark.console == []
+    pdf = artifacts / "edgegate-layout.pdf"
+    pdf.unlink(missing_ok=True)
+    probe.run(chromium, tmp_path / "pdf", report.as_uri(), f"--print-to-pdf={pdf}",
+              "--no-pdf-header-footer")  # fmt: skip
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", data)) > 1
