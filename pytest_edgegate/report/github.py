@@ -84,6 +84,20 @@ def annotations(
     return lines
 
 
+#: The job summary's own lines besides its tables (the fuzzer accepts exactly these).
+OVERVIEW_LEGEND = (
+    "\u2705 within budget \u00b7 \u274c broke a budget \u00b7 \U0001f4a5 error \u00b7 "
+    "\u2796 expected failure; each cell: the budget with the least headroom (value / limit) "
+    "and the change against the baseline."
+)
+SUMMARY_HEADINGS = (
+    "## edgegate",
+    "### Models by target",
+    "### Per target",
+    "### Broken budgets",
+    "### Regressions against the baseline",
+    OVERVIEW_LEGEND,
+)
 _STATUS_MARK = {"pass": "\u2705", "fail": "\u274c", "error": "\U0001f4a5", "xfail": "\u2796"}
 
 
@@ -91,7 +105,7 @@ def overview_markdown(document: Mapping[str, Any]) -> list[str]:
     """The HTML report's model x target matrix as a Markdown table (no lines without results)."""
     from pytest_edgegate.report.overview import budget_text, build_overview, change_text
 
-    targets, rows = build_overview(dict(document))
+    targets, rows = build_overview(document)
     if not rows:
         return []
     out = ["| model | " + " | ".join(md(t) for t in targets) + " |"]
@@ -111,12 +125,7 @@ def overview_markdown(document: Mapping[str, Any]) -> list[str]:
                 parts.append(md(change_text(cell.change)))
             cells.append("<br>".join(parts))
         out.append(f"| {label} | " + " | ".join(cells) + " |")
-    legend = "\u2705 within budget \u00b7 \u274c broke a budget \u00b7 \U0001f4a5 error"
-    return out + [
-        "",
-        f"{legend} \u00b7 \u2796 expected failure; each cell: the budget "
-        "with the least headroom (value / limit) and the change against the baseline.",
-    ]
+    return [*out, "", OVERVIEW_LEGEND]
 
 
 def _short(value: Any) -> str:

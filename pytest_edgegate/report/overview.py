@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +76,10 @@ def status_of(result: dict[str, Any]) -> str:
     else:
         passed = result.get("passed")
         if not isinstance(passed, bool):
-            verdicts = [v for v in result.get("verdicts") or [] if isinstance(v, dict)]
+            verdicts = result.get("verdicts")
+            verdicts = (
+                [v for v in verdicts if isinstance(v, dict)] if isinstance(verdicts, list) else []
+            )
             passed = all(v.get("passed") is True for v in verdicts)
         status = "pass" if passed else "fail"
     if status != "pass" and result.get("expected_failure") is True:
@@ -138,8 +142,10 @@ def main_change(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
     return best[1] if best else None
 
 
-def build_overview(document: dict[str, Any]) -> tuple[list[str], list[Row]]:
+def build_overview(document: Mapping[str, Any]) -> tuple[list[str], list[Row]]:
     """The targets (columns) and the rows of the matrix."""
+    if not isinstance(document, Mapping):
+        return [], []
     results = document.get("results")
     results = [r for r in results if isinstance(r, dict)] if isinstance(results, list) else []
     results.sort(key=lambda r: str(r.get("nodeid") or ""))

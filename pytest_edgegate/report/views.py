@@ -70,7 +70,7 @@ def attach_trends(sections: list[dict[str, Any]], trends: Any, fmt: Fmt) -> dict
     """Put a sparkline in each table cell whose metric has a history; the drift list."""
     trends = trends if isinstance(trends, dict) else {}
     series = trends.get("series") if isinstance(trends.get("series"), dict) else {}
-    commits = [c for c in trends.get("commits") or [] if isinstance(c, dict)]
+    commits = [c for c in _list(trends.get("commits")) if isinstance(c, dict)]
     for section in sections:
         for view in section["results"]:
             mine = series.get(view["key"])
@@ -90,7 +90,7 @@ def attach_trends(sections: list[dict[str, Any]], trends: Any, fmt: Fmt) -> dict
                     cell["spark"] = spark
     anchors = {(v["key"], s["target"]): v["anchor"] for s in sections for v in s["results"]}
     drift = []
-    for d in trends.get("drift") or []:
+    for d in _list(trends.get("drift")):
         if not isinstance(d, dict):
             continue
         pct = _num(d.get("pct"))
@@ -98,7 +98,7 @@ def attach_trends(sections: list[dict[str, Any]], trends: Any, fmt: Fmt) -> dict
         drift.append(
             {
                 "anchor": anchors.get((str(d.get("key")), str(d.get("target"))), ""),
-                "nodeid": str(d.get("nodeid") or d.get("key") or ""),
+                "nodeid": str(d.get("nodeid") or d.get("key") or "")[:1000],
                 "text": (
                     f"{d.get('metric')} {fmt(d.get('first'))} \u2192 {fmt(d.get('last'))}"
                     + (f" ({pct:+.1f}%)" if pct is not None else "")
@@ -107,15 +107,21 @@ def attach_trends(sections: list[dict[str, Any]], trends: Any, fmt: Fmt) -> dict
                 ),
             }
         )
-    first = commits[0] if commits else {}
-    last = commits[-1] if commits else {}
     return {
         "commits": len(commits),
-        "since": f"{first.get('commit', '')[:7]} ({first.get('date', '')})" if commits else "",
-        "until": f"{last.get('commit', '')[:7]} ({last.get('date', '')})" if commits else "",
+        "since": _commit(commits[0]) if commits else "",
+        "until": _commit(commits[-1]) if commits else "",
         "baseline": str(trends.get("baseline") or ""),
         "drift": drift,
     }
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _commit(commit: dict[str, Any]) -> str:
+    return f"{str(commit.get('commit') or '')[:7]} ({str(commit.get('date') or '')[:10]})"
 
 
 def tradeoff_chart(rows: list[tuple[str, dict[str, Any]]], fmt: Fmt) -> dict[str, Any] | None:
@@ -159,7 +165,7 @@ def node_changes_view(report: dict[str, Any], fmt: Fmt) -> dict[tuple[str, str],
     """(key, target) -> rows of the nodes whose estimated time changed most."""
     comparison = report.get("comparison") if isinstance(report.get("comparison"), dict) else {}
     out: dict[tuple[str, str], list] = {}
-    for item in comparison.get("node_changes") or []:
+    for item in _list(comparison.get("node_changes")):
         if not isinstance(item, dict) or not isinstance(item.get("nodes"), list):
             continue
         rows = []
