@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from pytest_edgegate.report import html as html_report
+from pytest_edgegate.report.github import overview_markdown
 from pytest_edgegate.report.html import render_html, write_html
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "report.py"
@@ -533,6 +534,18 @@ def test_malformed_documents_never_raise(sample: dict[str, Any]) -> None:
         html = render_html(doc)
         assert html.startswith("<!DOCTYPE html>"), seed
         assert_inert(html)
+
+
+def test_malformed_trends_overview_and_node_changes_never_raise() -> None:
+    """The new parts read untrusted document data as defensively as the rest of the report."""
+    doc = bench_module().synthetic_report(12, targets=6, history=5, hostile=True, accuracy=True)
+    assert doc["trends"]["series"] and doc["comparison"]["node_changes"]
+    for seed in range(30):
+        broken = mutate(doc, random.Random(seed))
+        html = render_html(broken)
+        assert html.startswith("<!DOCTYPE html>"), seed
+        assert "<script" not in html.lower(), seed
+        overview_markdown(broken)
 
 
 def test_a_part_that_fails_is_reported_and_the_rest_still_shows(
