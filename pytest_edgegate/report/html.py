@@ -106,7 +106,9 @@ def _environment() -> jinja2.Environment:
     """
     import jinja2
 
-    env = jinja2.Environment(
+    from pytest_edgegate.report.viewenv import ViewEnvironment
+
+    env = ViewEnvironment(
         loader=jinja2.PackageLoader("pytest_edgegate.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
