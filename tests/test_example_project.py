@@ -330,9 +330,9 @@ def test_example_report_in_headless_chromium(gate, tmp_path: Path) -> None:
             assert layout.wide_tables == [], "a per-target table is wider than 1280 px"
     shot = folder / "example-report.png"
     helpers.run_chromium(chromium, tmp_path / "shot", page, f"--screenshot={shot}",
-                         "--window-size=1280,1600")  # fmt: skip
+                         "--window-size=1280,2400")  # fmt: skip
     width, height, pixels = helpers.png_size_and_pixels(shot)
-    assert (width, height) == (1280, 1600) and len(set(pixels)) > 64
+    assert (width, height) == (1280, 2400) and len(set(pixels)) > 64
     # One result unfolded, alone on a page (the int8 MobileNet on the Edge TPU): its per-node
     # chart is the docs' second picture.
     text = page.read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ from typing import Any
 
 SPARK_W, SPARK_H = 64, 16
 BAR_W, BAR_ROW, BAR_LABEL = 760, 17, 260
-PLOT_W, PLOT_H = 560, 240
+PLOT_W, PLOT_H = 560, 200
 _PLOT_PAD = (52, 14, 14, 34)  # left, right, top, bottom
 
 
