@@ -517,7 +517,8 @@ def _result_view(
     if not isinstance(result.get("details"), (dict, type(None))):
         view["problems"].append("details: not a mapping")
     view["metadata"] = _guarded(view, "the model metadata", lambda: _metadata(details))
-    view["trimmed"] = trim and status == "pass" and not view["regressed"]
+    # The number of results above which the drill-down is left out, shown in the details.
+    view["trimmed"] = LARGE_REPORT if trim and status == "pass" and not view["regressed"] else 0
     if view["trimmed"]:
         view.update(ops=None, breakdown=None, accuracy=None, latency=None)
         return view

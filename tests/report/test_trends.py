@@ -133,3 +133,24 @@ def test_report_draws_sparklines_and_lists_drift() -> None:
     assert "Cumulative drift (1)" in html
     assert "latency_ms 10 → 10.78 (+7.8%) over 4 steps, threshold 2%; largest step +1.9%" in html
     assert re.search(r'<li><a href="#r1"><code>tests/t.py::test_m\[cpu\]</code></a>', html)
+
+
+def test_edgegate_report_reads_the_baseline_history_too(tmp_path: Path, capsys) -> None:
+    """``edgegate report results.json --baseline b.json`` gives the trends a run would."""
+    from pytest_edgegate.cli import main
+
+    git(tmp_path, "init", "-q")
+    base = tmp_path / "b.json"
+    for i in range(3):
+        base.write_text(json.dumps({"schema_version": 1,
+                                    "entries": {KEY: entry(10.0 * 1.019**i)}}))  # fmt: skip
+        git(tmp_path, "add", ".")
+        git(tmp_path, "commit", "-qm", f"baseline {i}")
+    now = {**current(10.0 * 1.019**3), "model": "m.onnx", "verdicts": [], "passed": True,
+           "error": None}  # fmt: skip
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"schema_version": 1, "results": [now], "environment": {}}))
+    out = tmp_path / "out.json"
+    assert main(["report", str(results), "--baseline", str(base), "--json", str(out)]) == 0
+    trends = json.loads(out.read_text())["trends"]
+    assert len(trends["commits"]) == 3 and [d["metric"] for d in trends["drift"]] == ["latency_ms"]
