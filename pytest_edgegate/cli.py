@@ -222,7 +222,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
         for problem in problems:
             print(f"edgegate: warning: {problem}")
+    trends = doc.get("trends")
     doc = build(doc["results"], doc.get("environment", {}), comparison, doc.get("generated"))
+    if args.baseline:  # the baseline file's git history, as a pytest run with it reads it
+        from pytest_edgegate.baseline.history import history
+        from pytest_edgegate.report.trends import build_trends
+
+        trends = build_trends(
+            history(args.baseline), doc["results"], thresholds, COSTMODEL_VERSION, args.baseline
+        )
+    if trends:
+        doc["trends"] = trends
     if args.html:
         from pytest_edgegate.report.html import write_html
 

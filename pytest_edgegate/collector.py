@@ -85,6 +85,9 @@ class EdgeSession:
             self.config.invocation_params.dir, {k: v for k, v in profiles.items() if k in used}
         )
         document = build(results, env, comparison)
+        trends = self._trends(settings, results)
+        if trends:
+            document["trends"] = trends
         self.document = document
         base = self.config.invocation_params.dir
         if settings.json_path:
@@ -132,6 +135,19 @@ class EdgeSession:
         self.regressions = regressions(comparison)
         return comparison
 
+    def _trends(self, settings, results: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The metrics over the committed baseline file's git history (see report.trends)."""
+        if not settings.baseline or settings.baseline.startswith("git:"):
+            return None
+        from pytest_edgegate.baseline.history import history
+        from pytest_edgegate.costmodel import COSTMODEL_VERSION
+        from pytest_edgegate.report.trends import build_trends
+
+        past = history(self.config.invocation_params.dir / settings.baseline)
+        return build_trends(
+            past, results, settings.regression or {}, COSTMODEL_VERSION, settings.baseline
+        )
+
     def _git_entries(self, results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Baseline entries from each result's own model as at REF, evaluated in this run."""
         from pytest_edgegate.baseline import store as baseline_mod
@@ -151,6 +167,7 @@ class EdgeSession:
                 "costmodel_version": COSTMODEL_VERSION,
                 "metrics": old.get("metrics", {}),
                 "sources": old.get("sources", {}),
+                "nodes": old.get("nodes") or {},
             }
         return entries
 

@@ -205,6 +205,7 @@ class EdgeHandle:
 
         from pytest_edgegate.analysis import analyze
         from pytest_edgegate.baseline.gitref import file_at
+        from pytest_edgegate.baseline.nodes import top_nodes
         from pytest_edgegate.formats import load
 
         ref = self.settings.baseline.removeprefix("git:")
@@ -230,6 +231,7 @@ class EdgeHandle:
             profile_version=base.profile_version,
             metrics=base.metrics,
             sources=base.sources,
+            nodes=top_nodes(base.details),
         )
         if "measured" in base.details:
             info["measured"] = {

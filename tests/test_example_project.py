@@ -348,8 +348,39 @@ def test_example_report_in_headless_chromium(gate, tmp_path: Path) -> None:
     # The MCU misfit is a declared (xfail) result: shown as expected, not as a failure.
     assert "expected failure" in dom.text and "flash_mb" in dom.text
     assert "Gate passed" in dom.text
+    # The overview matrix comes before the per-target tables; the estimate's per-node chart is
+    # in the details; the committed baseline's history gives trends (in a git checkout).
+    assert dom.text.index("Overview") < dom.text.index("Summary")
+    assert "mobilenet_v2_035_int8.onnx" in dom.text and "latency 87.95 / 100 ms" in dom.text
+    assert sum(1 for tag, a in dom.elements if tag == "svg" and a.get("class") == "nbars") > 20
+    history = subprocess.run(["git", "log", "-1", "--format=%h", "--", "edge-baseline.json"],
+                             cwd=EXAMPLE, capture_output=True, text=True, check=False)  # fmt: skip
+    if history.returncode == 0 and history.stdout.strip():
+        assert "Trends: the last" in dom.text and "of edge-baseline.json" in dom.text
+    from bench import browser_probe
+
+    for width in (1280, 390):
+        layout = browser_probe.measure(chromium, page, width, tmp_path / f"probe-{width}")
+        assert layout.page_overflow == 0, f"the page is {layout.scroll} px wide at {width} px"
+        assert layout.console == []
+        if width == 1280:
+            assert layout.wide_tables == [], "a per-target table is wider than 1280 px"
     shot = folder / "example-report.png"
     helpers.run_chromium(chromium, tmp_path / "shot", page, f"--screenshot={shot}",
-                         "--window-size=1280,1600")  # fmt: skip
+                         "--window-size=1280,2400")  # fmt: skip
     width, height, pixels = helpers.png_size_and_pixels(shot)
-    assert (width, height) == (1280, 1600) and len(set(pixels)) > 64
+    assert (width, height) == (1280, 2400) and len(set(pixels)) > 64
+    # One result unfolded, alone on a page (the int8 MobileNet on the Edge TPU): its per-node
+    # chart is the docs' second picture.
+    text = page.read_text(encoding="utf-8")
+    at = text.index("::TestOnTheNpu::test_int8[edgetpu]</code>")
+    start = text.rindex("<details ", 0, at)
+    end = text.index("</div></details>", at) + len("</div></details>")
+    body = text.index("<body>") + len("<body>")
+    unfolded = folder / "example-report-details.html"
+    unfolded.write_text(text[:body] + "<details open " + text[start + 9 : end] + "</body></html>",
+                        encoding="utf-8")  # fmt: skip
+    shot = folder / "example-report-details.png"
+    helpers.run_chromium(chromium, tmp_path / "shot2", unfolded, f"--screenshot={shot}",
+                         "--window-size=1280,1000")  # fmt: skip
+    assert helpers.png_size_and_pixels(shot)[:2] == (1280, 1000)

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.fuzzing.cases import BASE_NODEID, SESSION_KINDS, Case, Sandbox, write_case
+from pytest_edgegate.report.github import SUMMARY_HEADINGS
 
 #: Outcomes, best first; a case gets the worst that applies.
 OUTCOMES = (
@@ -65,7 +66,7 @@ BAD = ("hang", "crash", "internal-error", "injection", "escape")
 _CASE_ID = re.compile(r"c\d{5}")
 _ANNOTATION = re.compile(r"::error (?:file=[^,:\r\n]*,(?:line=\d+,)?)?title=[^,:\r\n]*::[^\r\n]*")
 _MARKUP = re.compile(r"<\s*(script|img|iframe|object|embed)\b", re.IGNORECASE)
-_SUMMARY_HEADINGS = ("## edgegate", "### Broken budgets", "### Regressions against the baseline")
+_SUMMARY_HEADINGS = SUMMARY_HEADINGS  # the summary's fixed lines (headings, the legend)
 _STRACE_WRITES = re.compile(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC")
 _STRACE_WRITE_CALLS = ("creat(", "truncate(", "rename", "link", "symlink", "unlink", "mkdir")
 #: Paths outside the sandbox a session may write: devices and the kernel's own files.

@@ -13,6 +13,9 @@ from pytest_edgegate.baseline import store as baseline_mod
 from pytest_edgegate.baseline.regression import Threshold, compare_entry, not_run, parse_thresholds
 from pytest_edgegate.errors import EdgeGateError
 
+#: Metrics whose regression the per-node times can explain.
+TIMED = ("latency_ms", "energy_mj")
+
 
 def compare(
     results: list[Mapping[str, Any]],
@@ -41,7 +44,27 @@ def compare(
         "entries": [d.to_dict() for d in deltas],
         "warnings": warnings,
     }
+    explained = _node_changes(keyed, entries, deltas)
+    if explained:
+        comparison["node_changes"] = explained
     return comparison, problems
+
+
+def _node_changes(keyed, entries, deltas) -> list[dict[str, Any]]:
+    """For each result whose latency or energy regressed: the nodes whose time moved most."""
+    from pytest_edgegate.baseline.nodes import node_changes
+
+    out = []
+    regressed = sorted({d.key for d in deltas if d.status == "regressed" and d.metric in TIMED})
+    for key in regressed:
+        result, entry = keyed.get(key), entries.get(key) or {}
+        nodes = node_changes(result.get("details"), entry.get("nodes")) if result else []
+        if nodes:
+            out.append(
+                {"key": key, "nodeid": result["nodeid"], "target": result["target"],
+                 "nodes": nodes}
+            )  # fmt: skip
+    return out
 
 
 def regressions(comparison: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:

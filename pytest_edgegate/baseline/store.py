@@ -99,7 +99,9 @@ def _check_entry(path: Path, key: str, entry: Any) -> None:
 
 
 def _entry(result: Mapping[str, Any], costmodel: str) -> dict[str, Any]:
-    return {
+    from pytest_edgegate.baseline.nodes import top_nodes
+
+    entry = {
         "costmodel_version": costmodel,
         "nodeid": result["nodeid"],
         "target": result["target"],
@@ -109,6 +111,10 @@ def _entry(result: Mapping[str, Any], costmodel: str) -> dict[str, Any]:
         "metrics": dict(result.get("metrics", {})),
         "sources": dict(result.get("sources", {})),
     }
+    nodes = top_nodes(result.get("details"))
+    if nodes:  # the slowest estimated nodes, to explain a later latency regression
+        entry["nodes"] = nodes
+    return entry
 
 
 def merged(

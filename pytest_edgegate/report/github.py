@@ -84,9 +84,61 @@ def annotations(
     return lines
 
 
+#: The job summary's own lines besides its tables (the fuzzer accepts exactly these).
+OVERVIEW_LEGEND = (
+    "\u2705 within budget \u00b7 \u274c broke a budget \u00b7 \U0001f4a5 error \u00b7 "
+    "\u2796 expected failure; each cell: the budget with the least headroom (value / limit) "
+    "and the change against the baseline."
+)
+SUMMARY_HEADINGS = (
+    "## edgegate",
+    "### Models by target",
+    "### Per target",
+    "### Broken budgets",
+    "### Regressions against the baseline",
+    OVERVIEW_LEGEND,
+)
+_STATUS_MARK = {"pass": "\u2705", "fail": "\u274c", "error": "\U0001f4a5", "xfail": "\u2796"}
+
+
+def overview_markdown(document: Mapping[str, Any]) -> list[str]:
+    """The HTML report's model x target matrix as a Markdown table (no lines without results)."""
+    from pytest_edgegate.report.overview import budget_text, build_overview, change_text
+
+    targets, rows = build_overview(document)
+    if not rows:
+        return []
+    out = ["| model | " + " | ".join(md(t) for t in targets) + " |"]
+    out.append("|---" * (len(targets) + 1) + "|")
+    for row in rows:
+        label = f"**{md(row.model)}**" + (f"<br>{md(row.test)}" if row.test else "")
+        cells = []
+        for target in targets:
+            cell = row.cells.get(target)
+            if cell is None:
+                cells.append("\u2014")
+                continue
+            parts = [_STATUS_MARK.get(cell.status, "") + " " + cell.status]
+            if cell.budget:
+                parts.append(md(budget_text(cell.budget, _short)))
+            if cell.change and cell.change["status"] != "unchanged":
+                parts.append(md(change_text(cell.change)))
+            cells.append("<br>".join(parts))
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return [*out, "", OVERVIEW_LEGEND]
+
+
+def _short(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
 def summary_markdown(document: Mapping[str, Any]) -> str:
-    """The job summary: verdict per target, then broken budgets and regressions."""
+    """The job summary: the model x target overview, verdict per target, then broken budgets
+    and regressions."""
     out = ["## edgegate", ""]
+    overview = overview_markdown(document)
+    if overview:
+        out += ["### Models by target", "", *overview, "", "### Per target", ""]
     out.append("| target | passed | failed | errors | xfailed | regressed | improved |")
     out.append("|---|---|---|---|---|---|---|")
     for target, s in document["summary"].items():

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_edgegate.metrics import DEVICE_FIGURES, METRICS
 from pytest_edgegate.metrics import finite_or_none as _num
+from pytest_edgegate.report import views
 from pytest_edgegate.report.mcu_view import mcu_view
+from pytest_edgegate.report.overview import keyed as _keyed
+from pytest_edgegate.report.overview import split_nodeid as _split_nodeid
+from pytest_edgegate.report.tables import group_columns
+from pytest_edgegate.report.tables import label as _label
 from pytest_edgegate.report.workload_view import workload_view
 
 if TYPE_CHECKING:
@@ -24,8 +29,10 @@ if TYPE_CHECKING:
 TOP_NODES = 10
 #: Per-layer accuracy rows shown per test (the worst first).
 TOP_LAYERS = 8
-#: Above this many results the per-test tables shrink (to ``LARGE_TOP`` rows) so that a
-#: 1,000-result report stays a few MB and quick to open: its reader starts from the summary.
+#: Above this many results the per-test tables shrink (to ``LARGE_TOP`` rows), and passing
+#: results without a regression leave out their drill-down (per-node chart and table, latency
+#: samples, per-layer accuracy: all in the JSON results), so that a report of 200 tests on 6
+#: targets stays under 5 MB and quick to open: its reader starts from the overview.
 LARGE_REPORT = 250
 LARGE_TOP = 5
 #: Operator types shown in the "time by operator" bar before the rest becomes "other".
@@ -81,7 +88,9 @@ def _environment() -> jinja2.Environment:
     """
     import jinja2
 
-    env = jinja2.Environment(
+    from pytest_edgegate.report.viewenv import ViewEnvironment
+
+    env = ViewEnvironment(
         loader=jinja2.PackageLoader("pytest_edgegate.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -186,22 +195,6 @@ def _metric_order(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=lambda n: (rank.get(n, len(known)), n))
 
 
-def _split_nodeid(nodeid: str, target: str) -> tuple[str, str]:
-    """``tests/test_m.py::test_x[cortex-a72]`` -> (``tests/test_m.py``, ``test_x``).
-
-    The target is already the table's heading, so its suffix is dropped from the name.
-    """
-    path, sep, name = nodeid.partition("::")
-    if not sep:
-        return "", nodeid
-    suffix = f"[{target}]"
-    if target and name.endswith(suffix):
-        name = name[: -len(suffix)]
-    elif target and name.endswith(f"-{target}]"):
-        name = name[: -len(target) - 2] + "]"
-    return path, name
-
-
 # --------------------------------------------------------------------------- the view
 
 
@@ -229,35 +222,35 @@ def build_view(report: dict[str, Any]) -> dict[str, Any]:
 
     sections = []
     counter = 0
-    top = (LARGE_TOP, LARGE_TOP) if len(results) > LARGE_REPORT else (TOP_NODES, TOP_LAYERS)
+    anchors: dict[tuple[str, str], str] = {}
+    explained = views.node_changes_view(report, _fmt)
+    large = len(results) > LARGE_REPORT
+    top = (LARGE_TOP, LARGE_TOP) if large else (TOP_NODES, TOP_LAYERS)
     for index, target in enumerate(targets, 1):
         rows = grouped.get(target, [])
         columns = _columns(rows, by_test, target)
-        views = []
+        results_views: list[dict[str, Any]] = []
         for key, result in rows:
             counter += 1
             compared = by_test.get((key, target), {})
-            views.append(_result_view(result, f"r{counter}", columns, compared, target, top))
+            anchors[(key, target)] = f"r{counter}"
+            view = _result_view(result, f"r{counter}", columns, compared, target, top, large)
+            view["key"] = key
+            view["node_changes"] = explained.get((key, target), [])
+            results_views.append(view)
         sections.append(
             {
                 "anchor": f"t{index}",
-                "unavailable": _common_unavailable(views),
+                "unavailable": _common_unavailable(results_views),
                 "target": target or "(no target)",
                 "profile_versions": ", ".join(
                     sorted({_text(r.get("profile_version")) for _, r in rows} - {""})
                 ),
-                "columns": [
-                    {
-                        "name": m,
-                        # Long metric names may break after an underscore in narrow headers.
-                        "parts": m.split("_"),
-                        "unit": next((_unit(r, m) for _, r in rows), _unit({}, m)),
-                    }
-                    for m in columns
-                ],
-                "results": views,
+                "results": results_views,
+                "groups": group_columns(columns, _units(rows, columns)),
+                "tradeoff": views.tradeoff_chart(rows, _fmt),
                 "not_run": _not_run(not_run.get(target, [])),
-                "summary": _target_summary(views, not_run.get(target, [])),
+                "summary": _target_summary(results_views, not_run.get(target, [])),
             }
         )
 
@@ -275,6 +268,7 @@ def build_view(report: dict[str, Any]) -> dict[str, Any]:
         )
     }
     baseline = _text(comparison.get("baseline"), 300) if comparison else ""
+    trends = views.attach_trends(sections, report.get("trends"), _fmt)
     # Worst first: results that could not be evaluated, then broken budgets, then regressions.
     rank = {"error": 0, "fail": 1, "pass": 2, "xfail": 3}
     attention = sorted(
@@ -306,24 +300,17 @@ def build_view(report: dict[str, Any]) -> dict[str, Any]:
             "warnings": _strings(comparison.get("warnings"))[:WARNINGS_SHOWN],
             "warnings_more": _strings(comparison.get("warnings"))[WARNINGS_SHOWN:],
         },
+        "overview": views.overview_view(report, anchors, _fmt),
+        "trends": trends if trends["commits"] else None,
         "attention": attention[:ATTENTION_LIMIT],
         "attention_total": len(attention),
         "attention_more": max(0, len(attention) - ATTENTION_LIMIT),
     }
 
 
-def _keyed(results: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Each result with its baseline key: the node id, ``#1``, ``#2``... for a test's further
-    evaluations (as ``pytest_edgegate.baseline.entry_key`` numbers them), so that comparison
-    entries carrying a ``key`` find their own result."""
-    seen: dict[str, int] = defaultdict(int)
-    out = []
-    for result in results:
-        nodeid = _text(result.get("nodeid"))
-        index = seen[nodeid]
-        seen[nodeid] += 1
-        out.append((nodeid if index == 0 else f"{nodeid}#{index}", result))
-    return out
+def _units(rows: list[tuple[str, dict[str, Any]]], columns: list[str]) -> dict[str, str]:
+    """Each column's unit, as the target's first result gives it."""
+    return {m: next((_unit(r, m) for _, r in rows), _unit({}, m)) for m in columns}
 
 
 def _not_run(entries: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -456,10 +443,12 @@ def _result_view(
     compared: dict[str, dict[str, Any]],
     target: str,
     top: tuple[int, int],
+    trim: bool = False,
 ) -> dict[str, Any]:
     """One result: its table row, the reasons it needs attention, and its folded details.
 
-    ``top`` caps the per-node and per-layer tables (see ``LARGE_REPORT``).
+    ``top`` caps the per-node and per-layer tables (see ``LARGE_REPORT``); with ``trim`` a
+    passing result without a regression keeps its budgets and facts but not its drill-down.
     """
     nodeid = _text(result.get("nodeid"))
     path, name = _split_nodeid(nodeid, target)
@@ -509,8 +498,13 @@ def _result_view(
     _guarded(view, "the metrics", lambda: _fill_metrics(view, result, columns, compared))
     if not isinstance(result.get("details"), (dict, type(None))):
         view["problems"].append("details: not a mapping")
-    view["ops"] = _guarded(view, "the operator counts", lambda: _op_histogram(details))
     view["metadata"] = _guarded(view, "the model metadata", lambda: _metadata(details))
+    # The number of results above which the drill-down is left out, shown in the details.
+    view["trimmed"] = LARGE_REPORT if trim and status == "pass" and not view["regressed"] else 0
+    if view["trimmed"]:
+        view.update(ops=None, breakdown=None, accuracy=None, latency=None, mcu=None, workload=None)
+        return view
+    view["ops"] = _guarded(view, "the operator counts", lambda: _op_histogram(details))
     view["breakdown"] = _guarded(
         view, "the per-node breakdown", lambda: _breakdown(details, top[0])
     )
@@ -590,6 +584,10 @@ def _fill_metrics(
         reason = _text(unavailable.get(metric), 300)
         view["cells"].append(
             {
+                "metric": metric,
+                "label": _label(metric),
+                "unit": _unit(result, metric),
+                "raw": value,
                 "text": _fmt(value) if value is not None else ("n/a" if mine or reason else ""),
                 "na": value is None,
                 "source": _text(sources.get(metric), 20),
@@ -830,7 +828,17 @@ def _estimated_breakdown(
         )
     rest = order[top_n:]
     rest_t = sum(times[i] for i in rest)
+    chart = views.node_chart(
+        [
+            {"name": r["name"], "ms": times[i], "device": r["dcls"]}
+            for r, i in zip(rows, top, strict=True)
+        ],
+        len(rest),
+        rest_t,
+        _fmt,
+    )
     return {
+        "chart": chart,
         "kind": "estimate",
         "show_device": any(n.get("device") == "npu" for n in nodes),
         "show_reason": any(r["reason"] for r in rows),

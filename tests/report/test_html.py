@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from pytest_edgegate.report import html as html_report
+from pytest_edgegate.report.github import overview_markdown
 from pytest_edgegate.report.html import render_html, write_html
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "report.py"
@@ -271,7 +272,7 @@ def test_empty_document_renders() -> None:
 
 def test_broken_budget_is_red_with_its_limit_and_overshoot(sample: dict[str, Any]) -> None:
     html = render_html(sample)
-    cells = re.findall(r"<td class=bad>(.*?)</td>", html, re.S)
+    cells = re.findall(r'<div class="m bad">(.*?)</div>', html, re.S)
     latency = [c for c in cells if "12.5" in c]
     assert latency, "the broken latency cell is not marked bad"
     assert '<span class="bar bad" style="--w:100%">' in latency[0]
@@ -300,11 +301,11 @@ def test_baseline_delta_shown_coloured_with_threshold(sample: dict[str, Any]) ->
 
 def test_details_are_folded_one_per_result(sample: dict[str, Any]) -> None:
     html = render_html(sample)
-    assert html.count("<details ") == 4
+    assert html.count('<details class="t ') == 4
     assert "<details open" not in html
     # Each test name in a table links to its details.
     page = Page(html)
-    ids = {a.get("id") for t, a in page.tags if t == "details"}
+    ids = {a.get("id") for t, a in page.tags if t == "details" and a.get("id")}
     links = {a["href"][1:] for t, a in page.tags if t == "a" and (a.get("href") or "")[:2] == "#r"}
     assert links == ids
 
@@ -327,7 +328,8 @@ def test_accuracy_and_latency_chart_when_present(sample: dict[str, Any]) -> None
     assert "and 4 more layers." in html  # 12 layers, 8 shown, noisiest (layer0) first
     assert html.index("layer0") < html.index("layer7")
     assert html.count("<svg class=hist") == 1
-    svg = html[html.index("<svg class=hist") : html.index("</svg>")]
+    start = html.index("<svg class=hist")
+    svg = html[start : html.index("</svg>", start)]
     for label in ("p50 3 ms", "p90 3.5 ms", "p99 4 ms"):
         assert label in svg
     assert "<path class=bars" in svg
@@ -383,7 +385,7 @@ def test_thousand_results_render_under_five_megabytes() -> None:
     doc = bench_module().synthetic_report(1000)
     html = render_html(doc)
     assert len(html.encode("utf-8")) < 5_000_000
-    assert html.count("<details ") == 1000
+    assert html.count('<details class="t ') == 1000
     assert "<details open" not in html
     assert html.index("Needs attention") < html.index("<details ")
     assert "more: see the tables below." in html
@@ -459,7 +461,7 @@ SAFE_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "footer", "section", "div",
     "p", "span", "small", "b", "i", "a", "code", "h1", "h2", "h3", "h4", "ul", "li", "table",
     "thead", "tbody", "tfoot", "tr", "th", "td", "details", "summary", "svg", "path", "line",
-    "text", "wbr", "br",
+    "text", "wbr", "br", "figure", "figcaption", "circle", "g",
 }  # fmt: skip
 
 
@@ -534,6 +536,18 @@ def test_malformed_documents_never_raise(sample: dict[str, Any]) -> None:
         assert_inert(html)
 
 
+def test_malformed_trends_overview_and_node_changes_never_raise() -> None:
+    """The new parts read untrusted document data as defensively as the rest of the report."""
+    doc = bench_module().synthetic_report(12, targets=6, history=5, hostile=True, accuracy=True)
+    assert doc["trends"]["series"] and doc["comparison"]["node_changes"]
+    for seed in range(30):
+        broken = mutate(doc, random.Random(seed))
+        html = render_html(broken)
+        assert html.startswith("<!DOCTYPE html>"), seed
+        assert "<script" not in html.lower(), seed
+        overview_markdown(broken)
+
+
 def test_a_part_that_fails_is_reported_and_the_rest_still_shows(
     sample: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -580,7 +594,7 @@ def test_report_of_a_real_run_with_hostile_test_ids(pytester: pytest.Pytester, m
     assert html == render_html(doc)
     assert_inert(html)
     assert "Gate failed" in html and "latency_ms" in html
-    assert html.count("<details ") == len(doc["results"]) == 4
+    assert html.count('<details class="t ') == len(doc["results"]) == 4
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 

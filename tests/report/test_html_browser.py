@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import struct
 import subprocess
 import zlib
@@ -24,25 +23,14 @@ from types import ModuleType
 
 import pytest
 
+from bench.browser_probe import (
+    FLAGS,
+    find_chromium,  # noqa: F401  (tests/test_example_project.py)
+)
 from pytest_edgegate.report.html import render_html, write_html
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "report.py"
 WIDTH, HEIGHT = 1280, 2000
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    # Nothing leaves the machine: every host name fails to resolve.  A request the page made
-    # would still be logged in the net log before failing, which is what the test looks for.
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-)
 
 
 def bench_module() -> ModuleType:
@@ -52,37 +40,6 @@ def bench_module() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def find_chromium() -> str | None:
-    if os.access("/usr/bin/chromium", os.X_OK):
-        return "/usr/bin/chromium"
-    # Debian's chromium first (what .ci/run installs); GitHub's Ubuntu runners ship Chrome.
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = find_chromium()
-    if path is None:
-        if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(
-                "CI is set but Chromium is not installed: the HTML report must be checked in a "
-                "browser on CI (install Debian's chromium package, as .ci/run does)"
-            )
-        pytest.skip("Chromium is not installed (apt-get install chromium); CI runs this test")
-    return path
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("EDGEGATE_ARTIFACTS") or tmp_path / "artifacts")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def run_chromium(chromium: str, home: Path, page: Path, *args: str) -> str:
@@ -170,7 +127,7 @@ def test_report_in_headless_chromium(chromium: str, artifacts: Path, tmp_path: P
     assert "error: cannot load model_0004.onnx: the protobuf is truncated" in dom.text
     assert "npu_coverage 0, limit ≥ 0.8 (short by 100%)" in dom.text
     assert "latency_ms regressed +26.6% (threshold 5%)" in dom.text
-    bad_cells = [a for tag, a in dom.elements if tag == "td" and a.get("class") == "bad"]
+    bad_cells = [a for tag, a in dom.elements if tag == "div" and a.get("class") == "m bad"]
     assert len(bad_cells) == 2
     tags = {tag for tag, _ in dom.elements}
     assert not tags & {"script", "img", "iframe", "object", "embed", "link"}
@@ -178,7 +135,8 @@ def test_report_in_headless_chromium(chromium: str, artifacts: Path, tmp_path: P
     assert "test_model_0000<script>alert(1)</script>" in dom.text
     assert 'model_0002"><img src=x onerror=alert(1)>.onnx' in dom.text
     assert "::error file=x::pwned%0A::warning::" in dom.text
-    assert sum(1 for tag, _ in dom.elements if tag == "details") == 15
+    folded = [a for t, a in dom.elements if t == "details" and a.get("class", "")[:2] == "t "]
+    assert len(folded) == 15
 
     # The page fetches nothing.  The same check on a page that does fetch proves it can see one.
     probe = tmp_path / "probe.html"
