@@ -25,6 +25,7 @@ jinja2 is imported lazily so importing this module stays cheap for the pytest pl
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -92,6 +93,7 @@ def write_html(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     write_atomic(path, render_html(report))
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     """The jinja2 environment, built once: loading and compiling the templates is the slow part.
 
@@ -99,7 +101,7 @@ def _environment() -> jinja2.Environment:
     """
     import jinja2
 
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("pytest_edgegate.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -107,7 +109,6 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         finalize=_clean_output,
     )
-    return env
 
 
 def _clean_output(value: Any) -> Any:
