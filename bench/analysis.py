@@ -1,38 +1,47 @@
-"""Benchmark of the static analysis on the onnx "light" models (not a test: no assertions).
+"""Benchmark of the static analysis on the onnx "light" models, side by side with onnx-tool.
 
 Usage::
 
     .venv/bin/python bench/analysis.py [--runs N] [--model NAME ...]
 
-For each model it prints the node count, parameters, MACs and the median wall time of
-``analyze`` alone (model already loaded) and of ``load_model`` + ``analyze``.  The budget
-is DenseNet-121 (1,746 nodes) analysed in under 0.3 s; the script exits with status 1 when
-the budget is exceeded so that it can run in CI, but the test suite never times anything.
+For each light model shipped with onnx (``onnx/backend/test/data/light/``) it prints the
+node count, parameters, MACs, the median CPU time (``time.process_time``: on a shared
+machine wall time mostly measures the other processes) of ``analyze`` alone (model already
+loaded), of ``load_model`` + ``analyze``, and of onnx-tool on the same file (its
+``Model(path)`` + ``shape_infer`` + ``profile``, i.e. load, shapes and MACs), with the ratio
+edgegate / onnx-tool.  The two tools are timed in alternation, so load from other processes
+on the machine weighs on both alike, and the garbage collector runs between timed calls, so
+neither pays for collecting the other's objects.  onnx-tool is a bench-only tool, not a dependency of
+edgegate: install it with ``.venv/bin/pip install onnx-tool``; without it its columns say
+"n/a".
+
+The budget is DenseNet-121 analysed in under 0.3 s; the script exits with status 1 when the
+budget is exceeded so that it can run in CI, but the test suite never times anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
+import io
 import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 
 import onnx
 
 from pytest_edgegate.analysis import analyze, load_model
 
 LIGHT_DIR = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light")
-MODELS = (
-    "bvlc_alexnet",
-    "densenet121",
-    "inception_v1",
-    "inception_v2",
-    "resnet50",
-    "shufflenet",
-    "squeezenet",
-    "vgg19",
-    "zfnet512",
+MODELS = tuple(
+    sorted(
+        f[len("light_") : -len(".onnx")]
+        for f in (os.listdir(LIGHT_DIR) if os.path.isdir(LIGHT_DIR) else ())
+        if f.startswith("light_") and f.endswith(".onnx")
+    )
 )
 BUDGET_MODEL, BUDGET_SECONDS = "densenet121", 0.3
 
@@ -43,37 +52,92 @@ COST_BUDGET_SECONDS = 0.2
 def _median_seconds(fn, runs: int) -> float:
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
+        gc.collect()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times)
+
+
+def _alternating_medians(fns: list[Callable[[], object]], runs: int) -> list[float]:
+    """Median seconds of each function, timed in turn (a, b, a, b, ...)."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, out in zip(fns, times, strict=True):
+            gc.collect()  # each tool's garbage is collected outside the other's timing
+            start = time.process_time()
+            fn()
+            out.append(time.process_time() - start)
+    return [statistics.median(t) for t in times]
+
+
+def _onnx_tool_runner(path: str) -> Callable[[], object] | None:
+    """onnx-tool's load + shape inference + profile of ``path``, or None when not installed."""
+    try:
+        import onnx_tool
+    except ImportError:
+        return None
+
+    def run() -> object:
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints progress
+            model = onnx_tool.Model(path, {"verbose": False})
+            model.graph.shape_infer(None)
+            model.graph.profile()
+        return model
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="timed runs per model (median)")
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per model (median)")
     parser.add_argument("--model", action="append", choices=MODELS, help="only these models")
     args = parser.parse_args(argv)
 
+    tool = "onnx-tool not installed (pip install onnx-tool): its column is n/a"
+    with contextlib.suppress(ImportError):
+        import onnx_tool
+
+        tool = f"onnx-tool {onnx_tool.VERSION}"
     print(
-        f"onnx {onnx.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-        f"median of {args.runs} runs"
+        f"onnx {onnx.__version__}, {tool}, python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, median of {args.runs} runs"
     )
     header = f"{'model':<14}{'nodes':>7}{'params (M)':>12}{'MACs (M)':>11}"
-    print(f"{header}{'analyze ms':>12}{'load+analyze ms':>17}")
+    print(f"{header}{'analyze ms':>12}{'load+analyze ms':>17}{'onnx-tool ms':>14}{'ratio':>8}")
     status = 0
+    slower: list[str] = []
     for name in args.model or MODELS:
         path = os.path.join(LIGHT_DIR, f"light_{name}.onnx")
         loaded = load_model(path)
         result = analyze(loaded)  # warm-up (imports, caches)
+        other = _onnx_tool_runner(path)
         analyze_s = _median_seconds(lambda loaded=loaded: analyze(loaded), args.runs)
-        total_s = _median_seconds(lambda path=path: analyze(load_model(path)), args.runs)
+        ours: Callable[[], object] = lambda path=path: analyze(load_model(path))  # noqa: E731
+        if other is None:
+            total_s, other_s = _median_seconds(ours, args.runs), None
+        else:
+            other()  # warm-up
+            total_s, other_s = _alternating_medians([ours, other], args.runs)
+        tool_cols = (
+            f"{'n/a':>14}{'':>8}"
+            if other_s is None
+            else f"{other_s * 1e3:>14.1f}{total_s / other_s:>8.2f}"
+        )
         print(
             f"{name:<14}{len(result.nodes):>7}{result.params / 1e6:>12.3f}"
             f"{result.macs / 1e6:>11.1f}{analyze_s * 1e3:>12.1f}{total_s * 1e3:>17.1f}"
+            f"{tool_cols}"
         )
+        if other_s is not None and total_s >= other_s:
+            slower.append(name)
         if name == BUDGET_MODEL and total_s >= BUDGET_SECONDS:
             status = 1
+    if _onnx_tool_runner(LIGHT_DIR) is not None:
+        print(
+            "edgegate (load+analyze) slower than onnx-tool on: "
+            + (", ".join(slower) if slower else "none")
+        )
     if BUDGET_MODEL in (args.model or MODELS):
         verdict = "over budget" if status else "within budget"
         print(f"budget: {BUDGET_MODEL} load+analyze < {BUDGET_SECONDS * 1e3:.0f} ms: {verdict}")

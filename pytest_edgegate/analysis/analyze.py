@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -53,6 +54,7 @@ _KEPT_ATTRS = op_names(
     "kernel_shape strides pads dilations group auto_pad ceil_mode transA transB "
     "activation num_heads K N bits block_size mode axis perm size"
 )
+_KEPT_SET = frozenset(_KEPT_ATTRS)
 _SPATIAL_OPS = frozenset(
     op_names(
         "Conv ConvInteger QLinearConv ConvTranspose FusedConv NhwcConv MaxPool AveragePool "
@@ -345,10 +347,12 @@ class _Analysis:
         if node.domain != "" or node.subgraphs or node.op_type in _NONDETERMINISTIC:
             return False
         real_inputs = [i for i in node.inputs if i]
-        if node.op_type != "Constant" and (
-            not real_inputs or any(i not in self.const_bytes for i in real_inputs)
-        ):
-            return False
+        if node.op_type != "Constant":
+            if not real_inputs:
+                return False
+            for i in real_inputs:
+                if i not in self.const_bytes:
+                    return False
         for name, t in zip(node.outputs, outs, strict=False):
             if not name or name in self.const_bytes:
                 continue
@@ -401,6 +405,8 @@ class _Analysis:
         (onnxruntime ``quantize_static``, QDQ) the peak activations go from 3.01 to 1.20 MB
         (MobileNet-v2 0.35; the fp32 model's are 4.82 MB) and from 64 to 16 kB (DS-CNN).
         """
+        if not self.dq_source:
+            return {}  # no DequantizeLinear of an integer tensor: nothing to fuse
         consumers: dict[str, list[NodeRec]] = {}
         for _, node in view.iter_nodes():
             for name in node.inputs:
@@ -476,10 +482,11 @@ class _Analysis:
 
     def _attrs(self, node: NodeRec, ins: list) -> dict[str, Any]:
         attrs: dict[str, Any] = {}
-        for k in _KEPT_ATTRS:
-            if k in node.attributes:
-                v = node.attr(k)
-                attrs[k] = list(v) if isinstance(v, (list, tuple)) else v
+        if not _KEPT_SET.isdisjoint(node.attributes):
+            for k in _KEPT_ATTRS:
+                if k in node.attributes:
+                    v = node.attr(k)
+                    attrs[k] = list(v) if isinstance(v, (list, tuple)) else v
         if node.op_type in _SPATIAL_OPS:
             x = ins[0][0] if ins and ins[0] is not None else None
             n = len(x) - 2 if x is not None else None
@@ -510,11 +517,7 @@ class _Analysis:
         return TensorInfo(vi.name, t[0], dtype, tuple(dynamic))
 
 
-def _prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+_prod = math.prod
 
 
 def _zeroed(s: NodeStats) -> NodeStats:

@@ -17,6 +17,7 @@ from onnx import AttributeProto, GraphProto, NodeProto, helper
 from ..errors import ModelError
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
+_GRAPH, _GRAPHS = AttributeProto.GRAPH, AttributeProto.GRAPHS
 
 
 def op_names(text: str) -> tuple[str, ...]:
@@ -29,7 +30,7 @@ def normalize_domain(domain: str) -> str:
     return "" if domain in DEFAULT_DOMAINS else domain
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class NodeRec:
     """One node, read out of its protobuf once."""
 
@@ -99,20 +100,25 @@ def build_view(
     )
     records: list[NodeRec] = []
     for index, node in enumerate(graph.node):
+        domain = node.domain
+        attributes = {a.name: a for a in node.attribute}
         rec = NodeRec(
-            index=index,
-            name=node.name,
-            op_type=node.op_type,
-            domain=normalize_domain(node.domain),
-            inputs=tuple(node.input),
-            outputs=tuple(node.output),
-            attributes={a.name: a for a in node.attribute},
-            proto=node,
+            index,
+            node.name,
+            node.op_type,
+            "" if domain in DEFAULT_DOMAINS else domain,
+            tuple(node.input[:]),
+            tuple(node.output[:]),
+            attributes,
+            node,
+            [],
+            {},
         )
-        for attr in node.attribute:
-            if attr.type == AttributeProto.GRAPH:
+        for attr in attributes.values():
+            kind = attr.type
+            if kind == _GRAPH:
                 subs = [(attr.name, attr.g)]
-            elif attr.type == AttributeProto.GRAPHS:
+            elif kind == _GRAPHS:
                 subs = [(f"{attr.name}_{i}", g) for i, g in enumerate(attr.graphs)]
             else:
                 continue

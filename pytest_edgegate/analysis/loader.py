@@ -87,7 +87,7 @@ def load_model(
     external_files, external_bytes = validate_external_data(proto, base_dir, p)
     warnings: list[str] = []
     if check:
-        run_checker(proto, p, warnings)
+        run_checker(proto, p, warnings, None if external_files else data)
     return LoadedModel(
         path=p,
         proto=proto,
@@ -128,9 +128,11 @@ def check_text_fields(proto: ModelProto, source: str) -> None:
 
     ONNX's protos are proto2, whose parser accepts such bytes: the field then reads back as
     ``bytes`` instead of ``str`` and fails wherever it is copied or formatted (a flipped byte
-    in a graph name is enough).  One walk over the messages (milliseconds for DenseNet-121)
-    finds it at load time, with a message naming the field.
+    in a graph name is enough).  One walk over the messages finds it at load time; only a
+    model that has such a field pays for a second walk that names it.
     """
+    if not _has_bytes_text(proto):
+        return
     stack: list[tuple[str, Any]] = [("model", proto)]
     while stack:
         path, message = stack.pop()
@@ -148,6 +150,44 @@ def check_text_fields(proto: ModelProto, source: str) -> None:
                         f"text field {path}.{field.name} is not valid UTF-8: the file is "
                         "corrupt (expected an ONNX model written by an ONNX exporter)",
                     )
+
+
+#: Field descriptor -> what the walk does with it (see ``_field_kind``).
+_FIELD_KINDS: dict[Any, int] = {}
+_SKIP, _MESSAGE, _MESSAGES, _TEXT, _TEXTS = range(5)
+
+
+def _field_kind(field: Any) -> int:
+    repeated = _is_repeated(field)
+    if field.type == field.TYPE_MESSAGE:
+        return _MESSAGES if repeated else _MESSAGE
+    if field.type == field.TYPE_STRING:
+        return _TEXTS if repeated else _TEXT
+    return _SKIP
+
+
+def _has_bytes_text(proto: ModelProto) -> bool:
+    """True when some string field of ``proto`` (at any depth) reads back as ``bytes``."""
+    kinds = _FIELD_KINDS
+    stack: list[Any] = [proto]
+    pop, push, push_all = stack.pop, stack.append, stack.extend
+    while stack:
+        for field, value in pop().ListFields():
+            kind = kinds.get(field)
+            if kind is None:
+                kind = kinds[field] = _field_kind(field)
+            if kind == _MESSAGES:
+                push_all(value)
+            elif kind == _MESSAGE:
+                push(value)
+            elif kind == _TEXT:
+                if value.__class__ is bytes:
+                    return True
+            elif kind == _TEXTS:
+                for v in value:
+                    if v.__class__ is bytes:
+                        return True
+    return False
 
 
 def _is_repeated(field: Any) -> bool:
@@ -372,11 +412,17 @@ def _relaxed_copy(proto: ModelProto) -> tuple[ModelProto | None, list[str]]:
     return (copy if notes else None), notes
 
 
-def run_checker(proto: ModelProto, source: str, warnings: list[str]) -> None:
-    """Run ``onnx.checker`` without loading external data; tolerate its known quirks."""
-    view = _checker_copy(proto)
+def run_checker(
+    proto: ModelProto, source: str, warnings: list[str], data: bytes | None = None
+) -> None:
+    """Run ``onnx.checker`` without loading external data; tolerate its known quirks.
+
+    ``data``, the bytes ``proto`` was parsed from when it has no external tensors, spares
+    serializing it again.
+    """
+    view = proto if data is not None else _checker_copy(proto)
     try:
-        onnx.checker.check_model(view)
+        onnx.checker.check_model(data if data is not None else view)
         return
     except onnx.checker.ValidationError as exc:
         first = str(exc).strip()

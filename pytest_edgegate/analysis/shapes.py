@@ -63,6 +63,13 @@ def _dims(vi_type: TypeProto):
 
 def ttype_of(vi_type: TypeProto) -> TType:
     """A type table entry from a ``TypeProto``: the shape only if every dim is concrete."""
+    if vi_type.HasField("tensor_type"):  # the common case, read in few protobuf calls
+        t = vi_type.tensor_type
+        if not t.HasField("shape"):
+            return None, t.elem_type
+        values = [d.dim_value for d in t.shape.dim]
+        if not values or min(values) > 0:
+            return tuple(values), t.elem_type
     dims, elem = _dims(vi_type)
     if dims is None:
         return None, elem
@@ -210,7 +217,18 @@ def _check_shape(name: str, shape: object, vi: ValueInfoProto, source: str) -> t
 
 
 def _tensor_vi(name: str, elem_type: int, shape) -> ValueInfoProto:
-    return helper.make_tensor_value_info(name, elem_type, None if shape is None else list(shape))
+    """``helper.make_tensor_value_info`` for a concrete (or unknown) shape, without its
+    per-dim overhead: the skeleton of a large model lists hundreds of them."""
+    vi = ValueInfoProto()
+    vi.name = name
+    t = vi.type.tensor_type
+    t.elem_type = elem_type
+    if shape is not None:
+        t.shape.SetInParent()  # a scalar has a shape, with no dims
+        dims = t.shape.dim
+        for d in shape:
+            dims.add().dim_value = d
+    return vi
 
 
 def build_skeleton(
@@ -238,7 +256,21 @@ def build_skeleton(
             g.input.append(_tensor_vi(spec.name, spec.elem_type, spec.shape))
         listed.add(spec.name)
     needs_listing = proto.ir_version < 4
-    for init in src.initializer:
+    inits = src.initializer
+    if all(
+        init.data_location != TensorProto.EXTERNAL
+        and init.name not in listed
+        and tensor_elements(init) <= MAX_VALUE_ELEMENTS
+        for init in inits
+    ):
+        # The common case, in one call: every initializer kept (weights built by nodes, as
+        # in the onnx light models, or all small).
+        g.initializer.extend(inits)
+        if needs_listing:
+            g.input.extend(_tensor_vi(init.name, init.data_type, init.dims) for init in inits)
+        listed.update(init.name for init in inits)
+        inits = []
+    for init in inits:
         if init.name in listed:
             continue
         small = tensor_elements(init) <= MAX_VALUE_ELEMENTS
@@ -312,7 +344,10 @@ class Types:
         self.parent = parent
 
     def get(self, name: str) -> TType | None:
-        t = self
+        r = self.local.get(name)
+        if r is not None or self.parent is None:
+            return r
+        t = self.parent
         while t is not None:
             r = t.local.get(name)
             if r is not None:
@@ -342,7 +377,8 @@ def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) ->
     for sparse in g.sparse_initializer:
         local[sparse.values.name] = (tuple(sparse.dims), sparse.values.data_type)
     for vi in g.input:
-        local.setdefault(vi.name, ttype_of(vi.type))
+        if vi.name not in local:  # an initializer listed as an input keeps its own type
+            local[vi.name] = ttype_of(vi.type)
     for vi in g.value_info:
         t = ttype_of(vi.type)
         if t[0] is not None or vi.name not in local:
