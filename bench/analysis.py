@@ -11,9 +11,10 @@ loaded), of ``load_model`` + ``analyze``, and of onnx-tool on the same file (its
 ``Model(path)`` + ``shape_infer`` + ``profile``, i.e. load, shapes and MACs), with the ratio
 edgegate / onnx-tool.  The two tools are timed in alternation, so load from other processes
 on the machine weighs on both alike, and the garbage collector runs between timed calls, so
-neither pays for collecting the other's objects.  onnx-tool is a bench-only tool, not a dependency of
-edgegate: install it with ``.venv/bin/pip install onnx-tool``; without it its columns say
-"n/a".
+neither pays for collecting the other's objects.
+
+onnx-tool is a bench-only tool, not a dependency of edgegate: install it with
+``.venv/bin/pip install onnx-tool``; without it its columns say "n/a".
 
 The budget is DenseNet-121 analysed in under 0.3 s; the script exits with status 1 when the
 budget is exceeded so that it can run in CI, but the test suite never times anything.

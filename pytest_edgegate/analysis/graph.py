@@ -18,6 +18,7 @@ from ..errors import ModelError
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 _GRAPH, _GRAPHS = AttributeProto.GRAPH, AttributeProto.GRAPHS
+_INT, _INTS, _FLOAT = AttributeProto.INT, AttributeProto.INTS, AttributeProto.FLOAT
 
 
 def op_names(text: str) -> tuple[str, ...]:
@@ -62,7 +63,15 @@ class NodeRec:
         a = self.attributes.get(name)
         if a is None or a.ref_attr_name:
             return default
-        value = helper.get_attribute_value(a)
+        kind = a.type
+        if kind == _INTS:  # the common kinds first, without the helper's chain of tests
+            value = a.ints[:]
+        elif kind == _INT:
+            value = a.i
+        elif kind == _FLOAT:
+            value = a.f
+        else:
+            value = helper.get_attribute_value(a)
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         elif isinstance(value, list) and value and isinstance(value[0], bytes):

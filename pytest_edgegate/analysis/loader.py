@@ -183,10 +183,8 @@ def _has_bytes_text(proto: ModelProto) -> bool:
             elif kind == _TEXT:
                 if value.__class__ is bytes:
                     return True
-            elif kind == _TEXTS:
-                for v in value:
-                    if v.__class__ is bytes:
-                        return True
+            elif kind == _TEXTS and bytes in map(type, value):
+                return True
     return False
 
 
@@ -206,7 +204,8 @@ def iter_graph_tensors(graph: GraphProto) -> Iterator[TensorProto]:
         yield sparse.values
         yield sparse.indices
     for node in graph.node:
-        yield from _iter_attribute_tensors(node.attribute)
+        if node.attribute:
+            yield from _iter_attribute_tensors(node.attribute)
 
 
 def _iter_attribute_tensors(attributes) -> Iterator[TensorProto]:

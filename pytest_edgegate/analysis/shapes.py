@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import onnx
-from onnx import GraphProto, ModelProto, TensorProto, TypeProto, ValueInfoProto, helper
+from onnx import GraphProto, ModelProto, TensorProto, TypeProto, ValueInfoProto
 
 from ..errors import ModelError
 from .consts import MAX_VALUE_ELEMENTS, ConstStore, constant_node_type, tensor_elements
