@@ -198,10 +198,20 @@ class _Analysis:
     def _shapes(self, resolution: InputResolution) -> tuple[GraphView, dict[int, Types]]:
         """ONNX inference, our rules for its gaps, and ONNX again downstream of what we filled."""
         extra: dict[str, TType] = {}
+        order: list[int] | None = None
         for attempt in range(_SHAPE_RERUNS + 1):
-            skeleton = build_skeleton(self.proto, resolution, self.consts, extra)
+            skeleton = build_skeleton(self.proto, resolution, self.consts, extra, order)
             inferred = run_inference(skeleton, self.warnings)
             view = build_view(inferred.graph, self.source)
+            if order is None and any(n.index != i for i, n in enumerate(view.nodes)):
+                # Nodes out of topological order in the file: infer again in sorted order.
+                order = [n.index for n in view.nodes]
+                skeleton = build_skeleton(self.proto, resolution, self.consts, extra, order)
+                inferred = run_inference(skeleton, self.warnings)
+                view = build_view(inferred.graph, self.source)
+            if order is not None:
+                for node in view.nodes:
+                    node.index = order[node.index]  # labels keep the file's node positions
             self._register_constants(view)
             tables = collect_types(view)
             filled = complete_types(view, tables, self.consts)

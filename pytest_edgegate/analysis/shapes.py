@@ -236,8 +236,13 @@ def build_skeleton(
     resolution: InputResolution,
     consts: ConstStore,
     extra_types: Mapping[str, TType] | None = None,
+    node_order: Sequence[int] | None = None,
 ) -> ModelProto:
-    """A copy of ``proto`` for shape inference (see module docstring, step 2)."""
+    """A copy of ``proto`` for shape inference (see module docstring, step 2).
+
+    ``node_order`` lists the main graph's node indices in topological order when the file
+    does not (ONNX inference reads the nodes in the order given).
+    """
     src = proto.graph
     sk = ModelProto()
     sk.ir_version = max(proto.ir_version, 3)
@@ -245,7 +250,7 @@ def build_skeleton(
     sk.functions.extend(proto.functions)
     g = sk.graph
     g.name = src.name
-    g.node.extend(src.node)
+    g.node.extend(src.node if node_order is None else [src.node[i] for i in node_order])
     listed: set[str] = set()
     for spec in resolution.inputs:
         if spec.elem_type == NON_TENSOR or spec.shape is None:
@@ -294,19 +299,20 @@ def build_skeleton(
         if name not in listed:
             g.input.append(_tensor_vi(name, sparse.values.data_type, sparse.dims))
             listed.add(name)
+    # Declared types only where ONNX cannot infer (outputs of custom-domain nodes); elsewhere
+    # stale exporter dims or element types would conflict with what ONNX infers.
+    custom_outputs = {
+        o for n in src.node if n.domain not in ("", "ai.onnx", "ai.onnx.ml") for o in n.output
+    }
     for out in src.output:
         vi = g.output.add()
         vi.name = out.name
         kind = out.type.WhichOneof("value")
         if kind == "tensor_type":
-            vi.type.tensor_type.elem_type = out.type.tensor_type.elem_type
+            if out.name in custom_outputs:
+                vi.type.tensor_type.elem_type = out.type.tensor_type.elem_type
         elif kind is not None:
             vi.type.CopyFrom(out.type)
-    # Declared value_info only where ONNX cannot infer (outputs of custom-domain nodes);
-    # elsewhere stale exporter dims would conflict with the substituted input shapes.
-    custom_outputs = {
-        o for n in src.node if n.domain not in ("", "ai.onnx", "ai.onnx.ml") for o in n.output
-    }
     for vi in src.value_info:
         if vi.name in custom_outputs and (extra_types is None or vi.name not in extra_types):
             g.value_info.append(vi)
