@@ -531,6 +531,8 @@ class _Analysis:
                     dynamic.append(d.dim_param or f"{vi.name}.{axis}")
         if t is None:
             return TensorInfo(vi.name, None, "unknown", tuple(dynamic))
+        if not t[1] and vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
+            t = (t[0], vi.type.tensor_type.elem_type)  # not inferred: the declared type
         dtype = "other" if t[1] == NON_TENSOR else dtype_name(t[1])
         return TensorInfo(vi.name, t[0], dtype, tuple(dynamic))
 

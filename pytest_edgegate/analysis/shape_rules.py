@@ -280,7 +280,7 @@ def _qlinear_concat(node, ins, consts):
 
 
 RULES: dict[tuple[str, str], Rule] = {
-    # ONNX leaves the optional mask of the opset-7..11 Dropout of the light models untyped.
+    # ONNX leaves the optional mask of the opset 7..9 Dropout (light models) unshaped.
     ("", "Dropout"): _dropout,
     # Loop bodies: ONNX does not pass the loop-carried shapes into the body.
     ("", "MatMul"): _matmul(),
@@ -290,10 +290,8 @@ _MS = "com.microsoft"
 RULES.update(
     {
         (_MS, "FusedConv"): _conv_like(0, 1),
-        (_MS, "NhwcConv"): _conv_like(0, 1),
         (_MS, "QLinearConv"): _conv_like(0, 3, out_elem_from=7),
         (_MS, "FusedGemm"): _gemm,
-        (_MS, "QGemm"): _gemm,
         (_MS, "FusedMatMul"): _matmul(),
         (_MS, "MatMulIntegerToFloat"): _matmul(out_elem=FLOAT),
         (_MS, "DynamicQuantizeMatMul"): _matmul(out_elem=FLOAT),

@@ -70,6 +70,8 @@ def ttype_of(vi_type: TypeProto) -> TType:
         values = [d.dim_value for d in t.shape.dim]
         if not values or min(values) > 0:
             return tuple(values), t.elem_type
+    elif vi_type.WhichOneof("value") is None:
+        return None, TensorProto.UNDEFINED  # a declared name whose type nobody inferred
     dims, elem = _dims(vi_type)
     if dims is None:
         return None, elem
