@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_edgegate.metrics import DEVICE_FIGURES, METRICS
 from pytest_edgegate.metrics import finite_or_none as _num
+from pytest_edgegate.numbers import format_number
 
 if TYPE_CHECKING:
     import jinja2
@@ -138,19 +139,7 @@ def _fmt(value: Any) -> str:
     """A number for people: ``0.2903``, ``23.45``, ``12,345``; ``n/a`` when there is none."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "n/a" if value is None else _text(value, 40)
-    v = float(value)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "\u221e" if v > 0 else "-\u221e"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 0.001:
-        return f"{v:.4g}"
-    return f"{v:.2e}"
+    return format_number(value)
 
 
 def _fmt_count(value: Any) -> str:
@@ -996,8 +985,9 @@ def _latency(details: dict[str, Any]) -> dict[str, Any] | None:
 
 def _quantile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank quantile (used only when the document has no p50/p90/p99 of its own)."""
-    rank = max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values)) - 1))
-    return sorted_values[rank]
+    import numpy as np  # lazily, like jinja2: importing this module stays cheap
+
+    return float(np.quantile(sorted_values, q, method="inverted_cdf"))
 
 
 def _histogram(samples: list[float], measured: dict[str, Any]) -> dict[str, Any]:
