@@ -247,7 +247,9 @@ def build_skeleton(
     """
     src = proto.graph
     sk = ModelProto()
-    sk.ir_version = max(proto.ir_version, 3)
+    # IR 4 at least: initializers need not be listed as inputs, and ONNX then reads them as
+    # the constants edgegate takes them for (an IR 3 model's are overridable inputs).
+    sk.ir_version = max(proto.ir_version, 4)
     sk.opset_import.extend(proto.opset_import)
     sk.functions.extend(proto.functions)
     g = sk.graph
@@ -262,7 +264,6 @@ def build_skeleton(
         else:
             g.input.append(_tensor_vi(spec.name, spec.elem_type, spec.shape))
         listed.add(spec.name)
-    needs_listing = proto.ir_version < 4
     inits = src.initializer
     if all(
         init.data_location != TensorProto.EXTERNAL
@@ -273,8 +274,6 @@ def build_skeleton(
         # The common case, in one call: every initializer kept (weights built by nodes, as
         # in the onnx light models, or all small).
         g.initializer.extend(inits)
-        if needs_listing:
-            g.input.extend(_tensor_vi(init.name, init.data_type, init.dims) for init in inits)
         listed.update(init.name for init in inits)
         inits = []
     for init in inits:
@@ -293,8 +292,6 @@ def build_skeleton(
             g.input.append(_tensor_vi(init.name, init.data_type, init.dims))
             listed.add(init.name)
             continue
-        if needs_listing:
-            g.input.append(_tensor_vi(init.name, init.data_type, init.dims))
         listed.add(init.name)
     for sparse in src.sparse_initializer:
         name = sparse.values.name
