@@ -397,12 +397,6 @@ class _Analysis:
             return 0
         return nbytes(_prod(t[0]), t[1])
 
-    def _tensor_bytes(self, view: GraphView, name: str) -> int:
-        t = self.tables[id(view)].get(name)
-        if t is None or t[0] is None or t[1] == NON_TENSOR:
-            return 0
-        return nbytes(_prod(t[0]), t[1])
-
     def _activation_bytes(self, view: GraphView, name: str) -> int:
         """A tensor's bytes as a runtime holds it: QDQ-fused tensors at their integer size."""
         t = self.tables[id(view)].get(name)

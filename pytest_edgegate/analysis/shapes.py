@@ -11,8 +11,7 @@ The pipeline is:
    cost more than the whole analysis.
 3. :func:`run_inference` runs ``infer_shapes(data_prop=True)`` (C++, fast).
 4. :func:`collect_types` reads the result into one table per (sub)graph; the gaps ONNX
-   leaves (custom domains, ``Loop`` bodies, older onnx versions) are then filled by
-   :mod:`.shape_rules`.
+   leaves (contrib operators, ``Loop`` bodies) are then filled by :mod:`.shape_rules`.
 """
 
 from __future__ import annotations
