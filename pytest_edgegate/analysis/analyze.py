@@ -152,7 +152,7 @@ class _Analysis:
         view, tables = self._shapes(resolution)
         self.tables = tables
         nodes = self._walk(view, 1)
-        params = count_params(view, graph, self.consts, self._output_shape)
+        params = count_params(view, graph, self.consts, self._output_shape, self.const_bytes)
         self.fused_types = self._qdq_fused_types(view)
         peak = peak_activation_bytes(view, self._activation_bytes, self.const_bytes)
 
@@ -364,13 +364,14 @@ class _Analysis:
         """
         if node.domain != "" or node.subgraphs or node.op_type in _NONDETERMINISTIC:
             return False
-        real_inputs = [i for i in node.inputs if i]
+        const_bytes = self.const_bytes
         if node.op_type != "Constant":
-            if not real_inputs:
-                return False
-            for i in real_inputs:
-                if i not in self.const_bytes:
+            for i in node.inputs:  # most nodes stop at their first input
+                if i and i not in const_bytes:
                     return False
+        real_inputs = [i for i in node.inputs if i]
+        if not real_inputs and node.op_type != "Constant":
+            return False
         for name, t in zip(node.outputs, outs, strict=False):
             if not name or name in self.const_bytes:
                 continue

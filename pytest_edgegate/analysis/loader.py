@@ -17,6 +17,7 @@ what was expected.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import onnx
+from google.protobuf.message import DecodeError
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 from ..errors import ModelError
@@ -119,19 +121,29 @@ def parse_model_bytes(data: bytes, source: str) -> ModelProto:
             "is not an ONNX model: it has no ir_version or no graph "
             "(expected a serialized onnx ModelProto)",
         )
-    check_text_fields(proto, source)
+    check_text_fields(proto, source, data)
     return proto
 
 
-def check_text_fields(proto: ModelProto, source: str) -> None:
+def check_text_fields(proto: ModelProto, source: str, data: bytes | None = None) -> None:
     """Refuse a model whose text fields (names, doc strings, ...) are not valid UTF-8.
 
     ONNX's protos are proto2, whose parser accepts such bytes: the field then reads back as
     ``bytes`` instead of ``str`` and fails wherever it is copied or formatted (a flipped byte
-    in a graph name is enough).  One walk over the messages finds it at load time; only a
-    model that has such a field pays for a second walk that names it.
+    in a graph name is enough).  ``data``, the bytes ``proto`` was parsed from, is checked by
+    protobuf's own (C) parser through a proto3 twin of ONNX's schema, which validates UTF-8;
+    without it, or for a file over ``_TWIN_MAX_BYTES`` (the twin copies the weights), one
+    walk over the messages does.  Only a model that fails pays for the walk that names the
+    field.
     """
-    if not _has_bytes_text(proto):
+    twin = _proto3_twin() if data is not None and len(data) <= _TWIN_MAX_BYTES else None
+    if twin is not None:
+        try:
+            twin.FromString(data)
+            return
+        except DecodeError:
+            pass  # bad UTF-8 somewhere (or a quirk of the twin): the walk below decides
+    elif not _has_bytes_text(proto):
         return
     stack: list[tuple[str, Any]] = [("model", proto)]
     while stack:
@@ -150,6 +162,32 @@ def check_text_fields(proto: ModelProto, source: str) -> None:
                         f"text field {path}.{field.name} is not valid UTF-8: the file is "
                         "corrupt (expected an ONNX model written by an ONNX exporter)",
                     )
+
+
+#: Largest file checked through the proto3 twin, which parses (copies) it once more.
+_TWIN_MAX_BYTES = 64_000_000
+
+
+@functools.lru_cache(maxsize=1)
+def _proto3_twin() -> Any:
+    """``ModelProto`` of a proto3 copy of ONNX's schema, whose parser rejects bad UTF-8;
+    None if this onnx/protobuf cannot build it (the walk is used then)."""
+    try:
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+        schema = descriptor_pb2.FileDescriptorProto.FromString(
+            ModelProto.DESCRIPTOR.file.serialized_pb
+        )
+        schema.syntax = "proto3"
+        schema.name = f"edgegate_utf8_twin/{schema.name}"
+        pool = descriptor_pool.DescriptorPool()
+        pool.Add(schema)
+        descriptor = pool.FindMessageTypeByName(ModelProto.DESCRIPTOR.full_name)
+        if hasattr(message_factory, "GetMessageClass"):
+            return message_factory.GetMessageClass(descriptor)
+        return message_factory.MessageFactory(pool).GetPrototype(descriptor)
+    except Exception:
+        return None
 
 
 #: Field descriptor -> what the walk does with it (see ``_field_kind``).

@@ -20,7 +20,7 @@ not counted again: they are the same parameters.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
 from onnx import GraphProto
@@ -86,7 +86,10 @@ class ParamCount:
         self.bytes_by_dtype[name] = self.bytes_by_dtype.get(name, 0) + b
 
 
-def _consumers(view: GraphView) -> tuple[dict[str, list[tuple[str, int]]], set[str]]:
+def _consumers(
+    view: GraphView, names: Container[str]
+) -> tuple[dict[str, list[tuple[str, int]]], set[str]]:
+    """Who reads each of ``names`` (operator, input position), and the graphs' outputs."""
     uses: dict[str, list[tuple[str, int]]] = {}
     outputs: set[str] = set()
 
@@ -94,7 +97,7 @@ def _consumers(view: GraphView) -> tuple[dict[str, list[tuple[str, int]]], set[s
         outputs.update(o.name for o in v.proto.output)
         for node in v.nodes:
             for i, name in enumerate(node.inputs):
-                if name:
+                if name in names:
                     uses.setdefault(name, []).append((node.op_type, i))
             for _, sub in node.subgraphs:
                 visit(sub)
@@ -108,13 +111,16 @@ def count_params(
     main_graph: GraphProto,
     consts: ConstStore,
     output_shape: Callable[[GraphView, str], tuple[int, ...] | None],
+    constants: Container[str],
 ) -> ParamCount:
     """Count the parameters of the model whose (inferred) main graph view is ``view``.
 
     ``main_graph`` is the original main graph: the view's own graph is the inference
-    skeleton, which no longer holds the large initializers.
+    skeleton, which no longer holds the large initializers.  ``constants`` holds every
+    tensor that may count (initializers, ``Constant`` and folded outputs): only their
+    consumers are looked at.
     """
-    uses, graph_outputs = _consumers(view)
+    uses, graph_outputs = _consumers(view, constants)
 
     def is_plumbing(name: str) -> bool:
         users = uses.get(name)
