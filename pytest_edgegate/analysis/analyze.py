@@ -327,11 +327,17 @@ class _Analysis:
                 seen.add(name)
                 if name in const_bytes:
                     weight_bytes += const_bytes[name]
+                elif t is not None and t[0] is not None and t[1] != NON_TENSOR:
+                    bytes_read += nbytes(_prod(t[0]), t[1])
                 else:
                     bytes_read += self._io_bytes(name, t, node, key)
             bytes_read += weight_bytes
             for name, t in zip(node.outputs, outs, strict=True):
-                if name:
+                if not name:
+                    continue
+                if t is not None and t[0] is not None and t[1] != NON_TENSOR:
+                    bytes_written += nbytes(_prod(t[0]), t[1])
+                else:
                     bytes_written += self._io_bytes(name, t, node, key)
 
         return NodeStats(  # positional, in field order: a few hundred thousand per second
@@ -500,21 +506,22 @@ class _Analysis:
                 if k in node.attributes:
                     v = node.attr(k)
                     attrs[k] = list(v) if isinstance(v, (list, tuple)) else v
-        if node.op_type in _SPATIAL_OPS:
-            x = ins[0][0] if ins and ins[0] is not None else None
-            n = len(x) - 2 if x is not None else None
-            if "kernel_shape" not in attrs:
-                w_index = 3 if node.op_type == "QLinearConv" else 1
-                w = ins[w_index][0] if len(ins) > w_index and ins[w_index] is not None else None
-                if w is not None:
-                    attrs["kernel_shape"] = list(w[2:])
-                    n = len(w) - 2
-            if n is not None and n >= 0:
-                attrs.setdefault("strides", [1] * n)
-                attrs.setdefault("dilations", [1] * n)
-                attrs.setdefault("pads", [0] * (2 * n))
-            if "Pool" not in node.op_type:
-                attrs.setdefault("group", 1)
+        if node.op_type not in _SPATIAL_OPS:
+            return attrs
+        x = ins[0][0] if ins and ins[0] is not None else None
+        n = len(x) - 2 if x is not None else None
+        if "kernel_shape" not in attrs:
+            w_index = 3 if node.op_type == "QLinearConv" else 1
+            w = ins[w_index][0] if len(ins) > w_index and ins[w_index] is not None else None
+            if w is not None:
+                attrs["kernel_shape"] = list(w[2:])
+                n = len(w) - 2
+        if n is not None and n >= 0:
+            attrs.setdefault("strides", [1] * n)
+            attrs.setdefault("dilations", [1] * n)
+            attrs.setdefault("pads", [0] * (2 * n))
+        if "Pool" not in node.op_type:
+            attrs.setdefault("group", 1)
         return attrs
 
     def _output_info(self, vi: onnx.ValueInfoProto, types: Types) -> TensorInfo:
