@@ -78,7 +78,11 @@ def load_model(
         raise ModelError(p, "is empty; expected an ONNX model (a serialized ModelProto)")
     try:
         with open(p, "rb") as f:
-            data = f.read(max_bytes + 1)
+            # Sized by stat, not by the limit: read(n) allocates n bytes up front (2 GB).
+            limit = max_bytes + 1
+            data = f.read(min(limit, st.st_size + 1))
+            if len(data) > st.st_size:  # the file grew after stat: the rest, still bounded
+                data += f.read(limit - len(data))
     except OSError as exc:
         raise ModelError(p, f"cannot read the model file: {exc.strerror}") from None
     if len(data) > max_bytes:  # the file grew after stat
