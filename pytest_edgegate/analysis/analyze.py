@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import onnx
@@ -340,7 +340,7 @@ class _Analysis:
                 else:
                     bytes_written += self._io_bytes(name, t, node, key)
 
-        return NodeStats(  # positional, in field order: a few hundred thousand per second
+        return _node_record(
             node.name,
             node.op_type,
             node.domain,
@@ -540,6 +540,16 @@ class _Analysis:
 
 
 _prod = math.prod
+_NODE_FIELDS = tuple(f.name for f in fields(NodeStats))
+_new = object.__new__
+
+
+def _node_record(*values: Any) -> NodeStats:
+    """``NodeStats(*values)`` in half the time: the frozen dataclass's ``__init__`` sets its
+    17 fields one ``object.__setattr__`` at a time, a large part of the walk's cost."""
+    stats = _new(NodeStats)
+    stats.__dict__.update(zip(_NODE_FIELDS, values, strict=True))
+    return stats
 
 
 def _zeroed(s: NodeStats) -> NodeStats:
