@@ -147,13 +147,14 @@ def build_view(
     outer: set[str] = set()
     deps: list[set[str]] = []
     for rec in records:
-        needed = {n for n in rec.inputs if n}
+        needed = set(rec.inputs)
+        needed.discard("")  # an omitted optional input
         for _, sub in rec.subgraphs:
             needed |= sub.outer_names
         deps.append(needed)
-        for n in needed:
-            if n not in produced and n not in defined:
-                outer.add(n)
+        outer |= needed
+    outer.difference_update(produced)
+    outer.difference_update(defined)
     view.outer_names = frozenset(outer)
     view.nodes = _toposort(records, deps, produced, source, scope)
     return view
@@ -170,8 +171,9 @@ def _toposort(
     """
     seen: set[str] = set()
     in_order = True
+    produced_names = produced.keys()
     for rec, needed in zip(records, deps, strict=False):
-        if any(n in produced and n not in seen for n in needed):
+        if not (needed & produced_names) <= seen:
             in_order = False
             break
         seen.update(rec.outputs)
