@@ -214,13 +214,11 @@ class _Analysis:
                     node.index = order[node.index]  # labels keep the file's node positions
             self._register_constants(view)
             tables = collect_types(view)
-            filled = complete_types(view, tables, self.consts)
-            main = tables[id(view)]
-            if not filled or attempt == _SHAPE_RERUNS:
-                break
+            filled, unresolved = complete_types(view, tables, self.consts)
             # Worth another ONNX pass only if something downstream is still unknown.
-            if all(main.known(o) for n in view.nodes for o in n.outputs if o):
+            if not filled or not unresolved or attempt == _SHAPE_RERUNS:
                 break
+            main = tables[id(view)]
             extra.update({n: main.local[n] for n in filled})
         return view, tables
 

@@ -34,6 +34,7 @@ _REDUCE_OPS = op_names(
     "ReduceLogSumExp ReduceSumSquare"
 )
 
+_CONSTANT_OPS = frozenset(("Constant", "ConstantOfShape"))
 #: (op_type -> input positions) read as shapes, axes, indices or counts, not as data.
 SHAPE_OPERANDS: dict[str, frozenset[int]] = {
     "Reshape": frozenset({1}),
@@ -122,12 +123,6 @@ def count_params(
     """
     uses, graph_outputs = _consumers(view, constants)
 
-    def is_plumbing(name: str) -> bool:
-        users = uses.get(name)
-        if not users or name in graph_outputs:
-            return False
-        return all(i in SHAPE_OPERANDS.get(op, ()) for op, i in users)
-
     count = ParamCount()
     seen: set[str] = set()
 
@@ -135,7 +130,13 @@ def count_params(
         if name in seen:
             return
         seen.add(name)
-        if not is_plumbing(name):
+        users = uses.get(name)
+        plumbing = (
+            users
+            and name not in graph_outputs
+            and all(i in SHAPE_OPERANDS.get(op, ()) for op, i in users)
+        )  # read only as shapes, axes or indices
+        if not plumbing:
             count.add(elements, elem_type)
 
     for init in main_graph.initializer:
@@ -148,7 +149,12 @@ def count_params(
             for init in v.proto.initializer:
                 take(init.name, tensor_elements(init), init.data_type)
         for node in v.nodes:
-            if node.domain == "" and node.outputs and node.outputs[0]:
+            if (
+                node.op_type in _CONSTANT_OPS
+                and node.domain == ""
+                and node.outputs
+                and node.outputs[0]
+            ):
                 if node.op_type == "Constant":
                     _, elem, elements = constant_node_type(node.attributes)
                     take(node.outputs[0], elements, elem)

@@ -324,20 +324,26 @@ RULES.update(
 # ------------------------------------------------------------------------------ completion
 
 
-def complete_types(view: GraphView, tables: dict[int, Types], consts: ConstStore) -> set[str]:
+def complete_types(
+    view: GraphView, tables: dict[int, Types], consts: ConstStore
+) -> tuple[set[str], bool]:
     """Fill the unknown output types of ``view`` (and subgraphs) with the rules above.
 
     Returns the names of the main-graph tensors it filled, so the caller can hand them back
-    to ONNX inference for the operators downstream.
+    to ONNX inference for the operators downstream, and whether some output of ``view``'s
+    own nodes is still unknown (only then is another inference pass worth it).
     """
     types = tables[id(view)]
+    known = types.known
     filled: set[str] = set()
+    unresolved: list[str] = []
     for node in view.nodes:
         if node.subgraphs:
             _complete_control(node, types, tables, consts)
-        missing = [o for o in node.outputs if o and not types.known(o)]
+        missing = [o for o in node.outputs if o and not known(o)]
         if not missing:
             continue
+        unresolved.extend(missing)
         ins = [types.get(i) if i else None for i in node.inputs]
         outs = None
         if node.subgraphs:
@@ -363,7 +369,7 @@ def complete_types(view: GraphView, tables: dict[int, Types], consts: ConstStore
                 continue
             types.local[name] = t
             filled.add(name)
-    return filled
+    return filled, any(not known(o) for o in unresolved)
 
 
 def _complete_control(node: NodeRec, types: Types, tables: dict[int, Types], consts) -> None:
