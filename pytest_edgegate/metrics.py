@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_edgegate.numbers import format_number
+
 
 def finite_or_none(value: Any) -> float | None:
     """A finite float, or ``None`` for anything else (bools, strings, NaN, missing): results
@@ -26,11 +28,10 @@ class Metric:
     unit: str
     better: str  # "lower" or "higher": which direction is an improvement
     doc: str
-    fmt: str = ".4g"
 
     def format(self, value: float) -> str:
         unit = f" {self.unit}" if self.unit else ""
-        return f"{value:{self.fmt}}{unit}"
+        return f"{format_number(value)}{unit}"
 
 
 METRICS: dict[str, Metric] = {
@@ -89,7 +90,7 @@ def format_value(metric: str, value: float | None) -> str:
     if spec is not None:
         return spec.format(value)
     unit = DEVICE_FIGURES.get(metric)
-    return f"{value:.4g} {unit}" if unit else f"{value:.4g}"
+    return f"{format_number(value)} {unit}" if unit else format_number(value)
 
 
 def long_duration(hours: float) -> str:

@@ -16,6 +16,7 @@ from tabulate import tabulate
 from pytest_edgegate.edge_result import EdgeResult
 from pytest_edgegate.mcu_memory import terminal_lines as mcu_terminal_lines
 from pytest_edgegate.metrics import finite_or_none
+from pytest_edgegate.numbers import format_number
 from pytest_edgegate.runtime_view import arena_table, model_label
 from pytest_edgegate.terminal_workload import workload_table
 
@@ -34,12 +35,12 @@ def _test_name(nodeid: str, target: str) -> str:
 
 def _cell(result: EdgeResult, metric: str, delta: Mapping[str, Any] | None) -> str:
     value = result.metrics.get(metric)
-    text = "n/a" if value is None else f"{value:.4g}"
+    text = format_number(value)
     for verdict in result.verdicts:
         if verdict.metric == metric and verdict.keyword != "device":
             sign = "<=" if verdict.kind == "max" else ">="
             mark = "" if verdict.passed else " FAIL"
-            text += f" ({sign}{verdict.bound:g}{mark})"
+            text += f" ({sign}{format_number(verdict.bound)}{mark})"
     if delta and delta.get("delta_pct") is not None and delta["status"] != "unchanged":
         flag = {"regressed": " REGRESSED", "improved": "", "incomparable": " ?"}.get(
             delta["status"], ""
@@ -80,14 +81,7 @@ def _top_ops(result: EdgeResult, n: int = 3) -> str:
 def _ms(value: Any) -> str:
     """A duration with about four significant figures and fixed decimals per magnitude, so
     an interval's two ends line up (``150.1, 153.0`` rather than ``150.1, 153``)."""
-    v = finite_or_none(value)
-    if v is None:
-        return "n/a"
-    if abs(v) >= 100:
-        return f"{v:.1f}"
-    if abs(v) >= 1:
-        return f"{v:.2f}"
-    return f"{v:.3g}"
+    return format_number(finite_or_none(value), aligned=True)
 
 
 def _measured_row(result: EdgeResult, target: str) -> list[str] | None:

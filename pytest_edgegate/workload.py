@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_edgegate.budgets import Availability, Verdict, _show
 from pytest_edgegate.errors import BudgetError
+from pytest_edgegate.numbers import format_number
 from pytest_edgegate.thermal import InferenceCost, Settled, ThermalSpec, settle
 
 if TYPE_CHECKING:
@@ -124,11 +125,11 @@ def _rate_verdict(workload: Workload, state: Settled, target: str) -> Verdict:
     ok = workload.rate_hz <= can
     if state.max_rate_sustained_hz < state.max_rate_burst_hz:
         why = (
-            f"{target} holds at most {can:.4g} Hz once throttled, "
-            f"{state.max_rate_burst_hz:.4g} Hz before"
+            f"{target} holds at most {format_number(can)} Hz once throttled, "
+            f"{format_number(state.max_rate_burst_hz)} Hz before"
         )
     else:
-        why = f"{target} holds at most {can:.4g} Hz"
+        why = f"{target} holds at most {format_number(can)} Hz"
     return Verdict("rate_hz", "max", can, workload.rate_hz, ok, "estimate", why, "edge_workload")
 
 

@@ -51,8 +51,8 @@ def test_workload_budgets_in_a_run(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*rate_hz (cortex-a72 holds at most * Hz once throttled, * Hz before): "
-            "1e+06 Hz, estimate on cortex-a72, limit <= * Hz",
-            "*battery_life_h: * h, estimate on cortex-a72, limit >= 1e+06 h (114 years)",
+            "1,000,000 Hz, estimate on cortex-a72, limit <= * Hz",
+            "*battery_life_h: * h, estimate on cortex-a72, limit >= 1,000,000 h (114 years)",
         ]
     )
     assert "sustained_latency_ms: not available on cortex-a72: needs a workload" in str(

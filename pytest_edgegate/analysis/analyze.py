@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import onnx
@@ -49,11 +50,13 @@ _QOPERATORS = frozenset(
     )
 )
 _DQ = ("DequantizeLinear",)
+_QUANT_OPS = _QOPERATORS | {"DequantizeLinear", "QuantizeLinear"}
 #: Attributes a device model needs, kept in NodeStats.attrs.
 _KEPT_ATTRS = op_names(
     "kernel_shape strides pads dilations group auto_pad ceil_mode transA transB "
     "activation num_heads K N bits block_size mode axis perm size"
 )
+_KEPT_SET = frozenset(_KEPT_ATTRS)
 _SPATIAL_OPS = frozenset(
     op_names(
         "Conv ConvInteger QLinearConv ConvTranspose FusedConv NhwcConv MaxPool AveragePool "
@@ -150,7 +153,7 @@ class _Analysis:
         view, tables = self._shapes(resolution)
         self.tables = tables
         nodes = self._walk(view, 1)
-        params = count_params(view, graph, self.consts, self._output_shape)
+        params = count_params(view, graph, self.consts, self._output_shape, self.const_bytes)
         self.fused_types = stored_types(view, tables[id(view)], self.const_bytes, self.dq_source)
         peak = peak_activation_bytes(view, self._activation_bytes, self.const_bytes)
 
@@ -197,19 +200,27 @@ class _Analysis:
     def _shapes(self, resolution: InputResolution) -> tuple[GraphView, dict[int, Types]]:
         """ONNX inference, our rules for its gaps, and ONNX again downstream of what we filled."""
         extra: dict[str, TType] = {}
+        order: list[int] | None = None
         for attempt in range(_SHAPE_RERUNS + 1):
-            skeleton = build_skeleton(self.proto, resolution, self.consts, extra)
+            skeleton = build_skeleton(self.proto, resolution, self.consts, extra, order)
             inferred = run_inference(skeleton, self.warnings)
             view = build_view(inferred.graph, self.source)
+            if order is None and any(n.index != i for i, n in enumerate(view.nodes)):
+                # Nodes out of topological order in the file: infer again in sorted order.
+                order = [n.index for n in view.nodes]
+                skeleton = build_skeleton(self.proto, resolution, self.consts, extra, order)
+                inferred = run_inference(skeleton, self.warnings)
+                view = build_view(inferred.graph, self.source)
+            if order is not None:
+                for node in view.nodes:
+                    node.index = order[node.index]  # labels keep the file's node positions
             self._register_constants(view)
             tables = collect_types(view)
-            filled = complete_types(view, tables, self.consts)
-            main = tables[id(view)]
-            if not filled or attempt == _SHAPE_RERUNS:
-                break
+            filled, unresolved = complete_types(view, tables, self.consts)
             # Worth another ONNX pass only if something downstream is still unknown.
-            if all(main.known(o) for n in view.nodes for o in n.outputs if o):
+            if not filled or not unresolved or attempt == _SHAPE_RERUNS:
                 break
+            main = tables[id(view)]
             extra.update({n: main.local[n] for n in filled})
         return view, tables
 
@@ -273,10 +284,12 @@ class _Analysis:
     ) -> NodeStats:
         key = node.op_type if node.domain == "" else f"{node.domain}:{node.op_type}"
         self.histogram[key] = self.histogram.get(key, 0) + 1
-        ins = [types.get(i) if i else None for i in node.inputs]
-        outs = [types.get(o) if o else None for o in node.outputs]
+        get = types.get
+        ins = [get(i) if i else None for i in node.inputs]
+        outs = [get(o) if o else None for o in node.outputs]
         rule = rule_for(node.domain, node.op_type)
-        self._note_quantization(node, ins, outs)
+        if node.op_type in _QUANT_OPS:
+            self._note_quantization(node, ins, outs)
 
         folded = self._fold(node, ins, outs)
         macs = flops = 0
@@ -306,34 +319,45 @@ class _Analysis:
 
         bytes_read = bytes_written = weight_bytes = 0
         if not folded:
-            for name in dict.fromkeys(i for i in node.inputs if i):
-                if name in self.const_bytes:
-                    weight_bytes += self.const_bytes[name]
+            const_bytes = self.const_bytes
+            seen: set[str] = set()
+            for name, t in zip(node.inputs, ins, strict=True):
+                if not name or name in seen:
+                    continue
+                seen.add(name)
+                if name in const_bytes:
+                    weight_bytes += const_bytes[name]
+                elif t is not None and t[0] is not None and t[1] != NON_TENSOR:
+                    bytes_read += nbytes(_prod(t[0]), t[1])
                 else:
-                    bytes_read += self._io_bytes(view, types, name, node, key)
+                    bytes_read += self._io_bytes(name, t, node, key)
             bytes_read += weight_bytes
-            for name in node.outputs:
-                if name:
-                    bytes_written += self._io_bytes(view, types, name, node, key)
+            for name, t in zip(node.outputs, outs, strict=True):
+                if not name:
+                    continue
+                if t is not None and t[0] is not None and t[1] != NON_TENSOR:
+                    bytes_written += nbytes(_prod(t[0]), t[1])
+                else:
+                    bytes_written += self._io_bytes(name, t, node, key)
 
-        return NodeStats(
-            name=node.name,
-            op_type=node.op_type,
-            domain=node.domain,
-            scope=view.scope,
-            op_class=op_class,
-            macs=macs * multiplier,
-            flops=flops * multiplier,
-            bytes_read=bytes_read * multiplier,
-            bytes_written=bytes_written * multiplier,
-            weight_bytes=weight_bytes * multiplier,
-            compute_dtype=self._compute_dtype(node, ins, outs, rule is not None and rule.is_mac),
-            output_shapes=tuple(t[0] if t is not None else None for t in outs),
-            attrs=self._attrs(node, ins),
-            inputs=node.inputs,
-            outputs=node.outputs,
-            executions=multiplier,
-            folded=folded,
+        return _node_record(
+            node.name,
+            node.op_type,
+            node.domain,
+            view.scope,
+            op_class,
+            macs * multiplier,
+            flops * multiplier,
+            bytes_read * multiplier,
+            bytes_written * multiplier,
+            weight_bytes * multiplier,
+            self._compute_dtype(node, ins, outs, rule is not None and rule.is_mac),
+            tuple([t[0] if t is not None else None for t in outs]),
+            self._attrs(node, ins),
+            node.inputs,
+            node.outputs,
+            multiplier,
+            folded,
         )
 
     # ------------------------------------------------------------------------------ helpers
@@ -346,10 +370,13 @@ class _Analysis:
         """
         if node.domain != "" or node.subgraphs or node.op_type in _NONDETERMINISTIC:
             return False
+        const_bytes = self.const_bytes
+        if node.op_type != "Constant":
+            for i in node.inputs:  # most nodes stop at their first input
+                if i and i not in const_bytes:
+                    return False
         real_inputs = [i for i in node.inputs if i]
-        if node.op_type != "Constant" and (
-            not real_inputs or any(i not in self.const_bytes for i in real_inputs)
-        ):
+        if not real_inputs and node.op_type != "Constant":
             return False
         for name, t in zip(node.outputs, outs, strict=False):
             if not name or name in self.const_bytes:
@@ -363,8 +390,8 @@ class _Analysis:
             self.const_bytes[name] = b
         return True
 
-    def _io_bytes(self, view: GraphView, types: Types, name: str, node: NodeRec, key: str) -> int:
-        t = types.get(name)
+    def _io_bytes(self, name: str, t: TType | None, node: NodeRec, key: str) -> int:
+        """Bytes of tensor ``name`` of type ``t`` read or written by ``node``."""
         if t is not None and t[1] == NON_TENSOR:
             return 0
         if t is None or t[0] is None:
@@ -374,12 +401,6 @@ class _Analysis:
                     f"no shape for tensor '{name}' of node '{node.label}' ({key}): bytes "
                     "counted as 0"
                 )
-            return 0
-        return nbytes(_prod(t[0]), t[1])
-
-    def _tensor_bytes(self, view: GraphView, name: str) -> int:
-        t = self.tables[id(view)].get(name)
-        if t is None or t[0] is None or t[1] == NON_TENSOR:
             return 0
         return nbytes(_prod(t[0]), t[1])
 
@@ -445,25 +466,27 @@ class _Analysis:
 
     def _attrs(self, node: NodeRec, ins: list) -> dict[str, Any]:
         attrs: dict[str, Any] = {}
-        for k in _KEPT_ATTRS:
-            if k in node.attributes:
-                v = node.attr(k)
-                attrs[k] = list(v) if isinstance(v, (list, tuple)) else v
-        if node.op_type in _SPATIAL_OPS:
-            x = ins[0][0] if ins and ins[0] is not None else None
-            n = len(x) - 2 if x is not None else None
-            if "kernel_shape" not in attrs:
-                w_index = 3 if node.op_type == "QLinearConv" else 1
-                w = ins[w_index][0] if len(ins) > w_index and ins[w_index] is not None else None
-                if w is not None:
-                    attrs["kernel_shape"] = list(w[2:])
-                    n = len(w) - 2
-            if n is not None and n >= 0:
-                attrs.setdefault("strides", [1] * n)
-                attrs.setdefault("dilations", [1] * n)
-                attrs.setdefault("pads", [0] * (2 * n))
-            if "Pool" not in node.op_type:
-                attrs.setdefault("group", 1)
+        if not _KEPT_SET.isdisjoint(node.attributes):
+            for k in _KEPT_ATTRS:
+                if k in node.attributes:
+                    v = node.attr(k)
+                    attrs[k] = list(v) if isinstance(v, (list, tuple)) else v
+        if node.op_type not in _SPATIAL_OPS:
+            return attrs
+        x = ins[0][0] if ins and ins[0] is not None else None
+        n = len(x) - 2 if x is not None else None
+        if "kernel_shape" not in attrs:
+            w_index = 3 if node.op_type == "QLinearConv" else 1
+            w = ins[w_index][0] if len(ins) > w_index and ins[w_index] is not None else None
+            if w is not None:
+                attrs["kernel_shape"] = list(w[2:])
+                n = len(w) - 2
+        if n is not None and n >= 0:
+            attrs.setdefault("strides", [1] * n)
+            attrs.setdefault("dilations", [1] * n)
+            attrs.setdefault("pads", [0] * (2 * n))
+        if "Pool" not in node.op_type:
+            attrs.setdefault("group", 1)
         return attrs
 
     def _output_info(self, vi: onnx.ValueInfoProto, types: Types) -> TensorInfo:
@@ -475,15 +498,23 @@ class _Analysis:
                     dynamic.append(d.dim_param or f"{vi.name}.{axis}")
         if t is None:
             return TensorInfo(vi.name, None, "unknown", tuple(dynamic))
+        if not t[1] and vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
+            t = (t[0], vi.type.tensor_type.elem_type)  # not inferred: the declared type
         dtype = "other" if t[1] == NON_TENSOR else dtype_name(t[1])
         return TensorInfo(vi.name, t[0], dtype, tuple(dynamic))
 
 
-def _prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+_prod = math.prod
+_NODE_FIELDS = tuple(f.name for f in fields(NodeStats))
+_new = object.__new__
+
+
+def _node_record(*values: Any) -> NodeStats:
+    """``NodeStats(*values)`` in half the time: the frozen dataclass's ``__init__`` sets its
+    17 fields one ``object.__setattr__`` at a time, a large part of the walk's cost."""
+    stats = _new(NodeStats)
+    stats.__dict__.update(zip(_NODE_FIELDS, values, strict=True))
+    return stats
 
 
 def _zeroed(s: NodeStats) -> NodeStats:

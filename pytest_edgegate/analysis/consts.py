@@ -7,6 +7,7 @@ so the weights of a large model are not copied.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -21,10 +22,7 @@ _SHAPE_TYPES = frozenset((TensorProto.INT64, TensorProto.INT32))
 
 
 def tensor_elements(tensor: TensorProto) -> int:
-    n = 1
-    for d in tensor.dims:
-        n *= d
-    return n
+    return math.prod(tensor.dims)
 
 
 class ConstStore:

@@ -49,6 +49,8 @@ for _proto_name, _value in TensorProto.DataType.items():
     _BITS[_value] = _bits
 
 UNDEFINED = TensorProto.UNDEFINED
+_NAME[UNDEFINED] = "unknown"  # the model does not say
+_BITS[UNDEFINED] = 0  # no size can be derived
 INT64 = TensorProto.INT64
 FLOAT = TensorProto.FLOAT
 
@@ -62,18 +64,15 @@ QUANTIZED_TYPES = frozenset(
 
 def dtype_name(elem_type: int) -> str:
     """Reported name of an ONNX element type ("unknown" when the model does not say)."""
-    if elem_type == UNDEFINED:
-        return "unknown"
-    return _NAME.get(elem_type, f"type{elem_type}")
+    name = _NAME.get(elem_type)
+    return name if name is not None else f"type{elem_type}"
 
 
 def dtype_bits(elem_type: int) -> int:
     """Bits per element; 0 for strings and unknown types, whose size cannot be derived."""
-    if elem_type == UNDEFINED:
-        return 0
     return _BITS.get(elem_type, 8)
 
 
 def nbytes(elements: int, elem_type: int) -> int:
     """Bytes a tensor of ``elements`` elements occupies, sub-byte types rounded up."""
-    return (elements * dtype_bits(elem_type) + 7) // 8
+    return (elements * _BITS.get(elem_type, 8) + 7) // 8

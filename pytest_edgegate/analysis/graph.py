@@ -17,6 +17,8 @@ from onnx import AttributeProto, GraphProto, NodeProto, helper
 from ..errors import ModelError
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
+_GRAPH, _GRAPHS = AttributeProto.GRAPH, AttributeProto.GRAPHS
+_INT, _INTS, _FLOAT = AttributeProto.INT, AttributeProto.INTS, AttributeProto.FLOAT
 
 
 def op_names(text: str) -> tuple[str, ...]:
@@ -29,7 +31,7 @@ def normalize_domain(domain: str) -> str:
     return "" if domain in DEFAULT_DOMAINS else domain
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class NodeRec:
     """One node, read out of its protobuf once."""
 
@@ -61,7 +63,15 @@ class NodeRec:
         a = self.attributes.get(name)
         if a is None or a.ref_attr_name:
             return default
-        value = helper.get_attribute_value(a)
+        kind = a.type
+        if kind == _INTS:  # the common kinds first, without the helper's chain of tests
+            value = a.ints[:]
+        elif kind == _INT:
+            value = a.i
+        elif kind == _FLOAT:
+            value = a.f
+        else:
+            value = helper.get_attribute_value(a)
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         elif isinstance(value, list) and value and isinstance(value[0], bytes):
@@ -99,20 +109,25 @@ def build_view(
     )
     records: list[NodeRec] = []
     for index, node in enumerate(graph.node):
+        domain = node.domain
+        attributes = {a.name: a for a in node.attribute}
         rec = NodeRec(
-            index=index,
-            name=node.name,
-            op_type=node.op_type,
-            domain=normalize_domain(node.domain),
-            inputs=tuple(node.input),
-            outputs=tuple(node.output),
-            attributes={a.name: a for a in node.attribute},
-            proto=node,
+            index,
+            node.name,
+            node.op_type,
+            "" if domain in DEFAULT_DOMAINS else domain,
+            tuple(node.input[:]),
+            tuple(node.output[:]),
+            attributes,
+            node,
+            [],
+            {},
         )
-        for attr in node.attribute:
-            if attr.type == AttributeProto.GRAPH:
+        for attr in attributes.values():
+            kind = attr.type
+            if kind == _GRAPH:
                 subs = [(attr.name, attr.g)]
-            elif attr.type == AttributeProto.GRAPHS:
+            elif kind == _GRAPHS:
                 subs = [(f"{attr.name}_{i}", g) for i, g in enumerate(attr.graphs)]
             else:
                 continue
@@ -132,13 +147,14 @@ def build_view(
     outer: set[str] = set()
     deps: list[set[str]] = []
     for rec in records:
-        needed = {n for n in rec.inputs if n}
+        needed = set(rec.inputs)
+        needed.discard("")  # an omitted optional input
         for _, sub in rec.subgraphs:
             needed |= sub.outer_names
         deps.append(needed)
-        for n in needed:
-            if n not in produced and n not in defined:
-                outer.add(n)
+        outer |= needed
+    outer.difference_update(produced)
+    outer.difference_update(defined)
     view.outer_names = frozenset(outer)
     view.nodes = _toposort(records, deps, produced, source, scope)
     return view
@@ -155,8 +171,9 @@ def _toposort(
     """
     seen: set[str] = set()
     in_order = True
+    produced_names = produced.keys()
     for rec, needed in zip(records, deps, strict=False):
-        if any(n in produced and n not in seen for n in needed):
+        if not (needed & produced_names) <= seen:
             in_order = False
             break
         seen.update(rec.outputs)

@@ -5,6 +5,7 @@ Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/loade
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import onnx
+from google.protobuf.message import DecodeError
 from onnx import AttributeProto, GraphProto, ModelProto, TensorProto
 
 from ..errors import ModelError
@@ -40,7 +42,7 @@ def load_model(
     external_files, external_bytes = validate_external_data(proto, base_dir, p)
     warnings: list[str] = []
     if check:
-        run_checker(proto, p, warnings)
+        run_checker(proto, p, warnings, None if external_files else data)
     return LoadedModel(
         path=p,
         proto=proto,
@@ -88,7 +90,11 @@ def read_model_file(
         raise ModelError(p, f"is empty; expected {expected}")
     try:
         with open(p, "rb") as f:
-            data = f.read(max_bytes + 1)
+            # Sized by stat, not by the limit: read(n) allocates n bytes up front (2 GB).
+            limit = max_bytes + 1
+            data = f.read(min(limit, st.st_size + 1))
+            if len(data) > st.st_size:  # the file grew after stat: the rest, still bounded
+                data += f.read(limit - len(data))
     except OSError as exc:
         raise ModelError(p, f"cannot read the model file: {exc.strerror}") from None
     if len(data) > max_bytes:  # the file grew after stat
@@ -116,18 +122,30 @@ def parse_model_bytes(data: bytes, source: str) -> ModelProto:
             "is not an ONNX model: it has no ir_version or no graph "
             "(expected a serialized onnx ModelProto)",
         )
-    check_text_fields(proto, source)
+    check_text_fields(proto, source, data)
     return proto
 
 
-def check_text_fields(proto: ModelProto, source: str) -> None:
+def check_text_fields(proto: ModelProto, source: str, data: bytes | None = None) -> None:
     """Refuse a model whose text fields (names, doc strings, ...) are not valid UTF-8.
 
     ONNX's protos are proto2, whose parser accepts such bytes: the field then reads back as
     ``bytes`` instead of ``str`` and fails wherever it is copied or formatted (a flipped byte
-    in a graph name is enough).  One walk over the messages (milliseconds for DenseNet-121)
-    finds it at load time, with a message naming the field.
+    in a graph name is enough).  ``data``, the bytes ``proto`` was parsed from, is checked by
+    protobuf's own (C) parser through a proto3 twin of ONNX's schema, which validates UTF-8;
+    without it, or for a file over ``_TWIN_MAX_BYTES`` (the twin copies the weights), one
+    walk over the messages does.  Only a model that fails pays for the walk that names the
+    field.
     """
+    twin = _proto3_twin() if data is not None and len(data) <= _TWIN_MAX_BYTES else None
+    if twin is not None:
+        try:
+            twin.FromString(data)
+            return
+        except DecodeError:
+            pass  # bad UTF-8 somewhere (or a quirk of the twin): the walk below decides
+    elif not _has_bytes_text(proto):
+        return
     stack: list[tuple[str, Any]] = [("model", proto)]
     while stack:
         path, message = stack.pop()
@@ -147,6 +165,68 @@ def check_text_fields(proto: ModelProto, source: str) -> None:
                     )
 
 
+#: Largest file checked through the proto3 twin, which parses (copies) it once more.
+_TWIN_MAX_BYTES = 64_000_000
+
+
+@functools.lru_cache(maxsize=1)
+def _proto3_twin() -> Any:
+    """``ModelProto`` of a proto3 copy of ONNX's schema, whose parser rejects bad UTF-8;
+    None if this onnx/protobuf cannot build it (the walk is used then)."""
+    try:
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+        schema = descriptor_pb2.FileDescriptorProto.FromString(
+            ModelProto.DESCRIPTOR.file.serialized_pb
+        )
+        schema.syntax = "proto3"
+        schema.name = f"edgegate_utf8_twin/{schema.name}"
+        pool = descriptor_pool.DescriptorPool()
+        pool.Add(schema)
+        descriptor = pool.FindMessageTypeByName(ModelProto.DESCRIPTOR.full_name)
+        if hasattr(message_factory, "GetMessageClass"):
+            return message_factory.GetMessageClass(descriptor)
+        return message_factory.MessageFactory(pool).GetPrototype(descriptor)
+    except Exception:
+        return None
+
+
+#: Field descriptor -> what the walk does with it (see ``_field_kind``).
+_FIELD_KINDS: dict[Any, int] = {}
+_SKIP, _MESSAGE, _MESSAGES, _TEXT, _TEXTS = range(5)
+
+
+def _field_kind(field: Any) -> int:
+    repeated = _is_repeated(field)
+    if field.type == field.TYPE_MESSAGE:
+        return _MESSAGES if repeated else _MESSAGE
+    if field.type == field.TYPE_STRING:
+        return _TEXTS if repeated else _TEXT
+    return _SKIP
+
+
+def _has_bytes_text(proto: ModelProto) -> bool:
+    """True when some string field of ``proto`` (at any depth) reads back as ``bytes``."""
+    kinds = _FIELD_KINDS
+    stack: list[Any] = [proto]
+    pop, push, push_all = stack.pop, stack.append, stack.extend
+    while stack:
+        for field, value in pop().ListFields():
+            kind = kinds.get(field)
+            if kind is None:
+                kind = kinds[field] = _field_kind(field)
+            if kind == _MESSAGES:
+                push_all(value)
+            elif kind == _MESSAGE:
+                push(value)
+            elif kind == _TEXT:
+                if value.__class__ is bytes:
+                    return True
+            elif kind == _TEXTS and bytes in map(type, value):
+                return True
+    return False
+
+
 def _is_repeated(field: Any) -> bool:
     if hasattr(field, "is_repeated"):  # protobuf >= 5.x; ``label`` is deprecated there
         return bool(field.is_repeated)
@@ -163,7 +243,8 @@ def iter_graph_tensors(graph: GraphProto) -> Iterator[TensorProto]:
         yield sparse.values
         yield sparse.indices
     for node in graph.node:
-        yield from _iter_attribute_tensors(node.attribute)
+        if node.attribute:
+            yield from _iter_attribute_tensors(node.attribute)
 
 
 def _iter_attribute_tensors(attributes) -> Iterator[TensorProto]:
@@ -369,11 +450,17 @@ def _relaxed_copy(proto: ModelProto) -> tuple[ModelProto | None, list[str]]:
     return (copy if notes else None), notes
 
 
-def run_checker(proto: ModelProto, source: str, warnings: list[str]) -> None:
-    """Run ``onnx.checker`` without loading external data; tolerate its known quirks."""
-    view = _checker_copy(proto)
+def run_checker(
+    proto: ModelProto, source: str, warnings: list[str], data: bytes | None = None
+) -> None:
+    """Run ``onnx.checker`` without loading external data; tolerate its known quirks.
+
+    ``data``, the bytes ``proto`` was parsed from when it has no external tensors, spares
+    serializing it again.
+    """
+    view = proto if data is not None else _checker_copy(proto)
     try:
-        onnx.checker.check_model(view)
+        onnx.checker.check_model(data if data is not None else view)
         return
     except onnx.checker.ValidationError as exc:
         first = str(exc).strip()

@@ -6,7 +6,7 @@ Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/param
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 
 from onnx import GraphProto
@@ -20,6 +20,7 @@ _REDUCE_OPS = op_names(
     "ReduceLogSumExp ReduceSumSquare"
 )
 
+_CONSTANT_OPS = frozenset(("Constant", "ConstantOfShape"))
 #: (op_type -> input positions) read as shapes, axes, indices or counts, not as data.
 SHAPE_OPERANDS: dict[str, frozenset[int]] = {
     "Reshape": frozenset({1}),
@@ -72,7 +73,10 @@ class ParamCount:
         self.bytes_by_dtype[name] = self.bytes_by_dtype.get(name, 0) + b
 
 
-def _consumers(view: GraphView) -> tuple[dict[str, list[tuple[str, int]]], set[str]]:
+def _consumers(
+    view: GraphView, names: Container[str]
+) -> tuple[dict[str, list[tuple[str, int]]], set[str]]:
+    """Who reads each of ``names`` (operator, input position), and the graphs' outputs."""
     uses: dict[str, list[tuple[str, int]]] = {}
     outputs: set[str] = set()
 
@@ -80,7 +84,7 @@ def _consumers(view: GraphView) -> tuple[dict[str, list[tuple[str, int]]], set[s
         outputs.update(o.name for o in v.proto.output)
         for node in v.nodes:
             for i, name in enumerate(node.inputs):
-                if name:
+                if name in names:
                     uses.setdefault(name, []).append((node.op_type, i))
             for _, sub in node.subgraphs:
                 visit(sub)
@@ -94,19 +98,16 @@ def count_params(
     main_graph: GraphProto,
     consts: ConstStore,
     output_shape: Callable[[GraphView, str], tuple[int, ...] | None],
+    constants: Container[str],
 ) -> ParamCount:
     """Count the parameters of the model whose (inferred) main graph view is ``view``.
 
     ``main_graph`` is the original main graph: the view's own graph is the inference
-    skeleton, which no longer holds the large initializers.
+    skeleton, which no longer holds the large initializers.  ``constants`` holds every
+    tensor that may count (initializers, ``Constant`` and folded outputs): only their
+    consumers are looked at.
     """
-    uses, graph_outputs = _consumers(view)
-
-    def is_plumbing(name: str) -> bool:
-        users = uses.get(name)
-        if not users or name in graph_outputs:
-            return False
-        return all(i in SHAPE_OPERANDS.get(op, ()) for op, i in users)
+    uses, graph_outputs = _consumers(view, constants)
 
     count = ParamCount()
     seen: set[str] = set()
@@ -115,7 +116,13 @@ def count_params(
         if name in seen:
             return
         seen.add(name)
-        if not is_plumbing(name):
+        users = uses.get(name)
+        plumbing = (
+            users
+            and name not in graph_outputs
+            and all(i in SHAPE_OPERANDS.get(op, ()) for op, i in users)
+        )  # read only as shapes, axes or indices
+        if not plumbing:
             count.add(elements, elem_type)
 
     for init in main_graph.initializer:
@@ -128,7 +135,12 @@ def count_params(
             for init in v.proto.initializer:
                 take(init.name, tensor_elements(init), init.data_type)
         for node in v.nodes:
-            if node.domain == "" and node.outputs and node.outputs[0]:
+            if (
+                node.op_type in _CONSTANT_OPS
+                and node.domain == ""
+                and node.outputs
+                and node.outputs[0]
+            ):
                 if node.op_type == "Constant":
                     _, elem, elements = constant_node_type(node.attributes)
                     take(node.outputs[0], elements, elem)

@@ -1,10 +1,10 @@
 """Shape rules for the tensors ONNX shape inference leaves without a shape.
 
-ONNX infers nothing for custom domains (``com.microsoft`` fused and QLinear operators), often
-leaves ``Loop``/``Scan`` bodies untyped, and older onnx releases miss some cases of the
-light models (``Reshape`` whose target is an initializer listed as an IR 3 input,
-``ConstantOfShape`` outputs).  These rules cover the operators that matter for cost; an
-operator without a rule simply keeps an unknown shape and the analysis says so.
+Only what ``onnx.shape_inference.infer_shapes(data_prop=True)`` cannot do: the
+``com.microsoft`` contrib operators (fused and QLinear forms), the mask of the old
+``Dropout``, and ``MatMul`` in ``Loop`` bodies, whose loop-carried inputs ONNX leaves
+unshaped.  Each rule has a test (tests/analysis/test_shape_rules.py); an operator without
+a rule keeps an unknown shape and the analysis says so.
 
 Each rule takes the node, its input types and the constant store, and returns one type per
 output (or None where it cannot tell).
@@ -12,13 +12,13 @@ output (or None where it cannot tell).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
+import numpy as np
 from onnx import TensorProto
 
 from .consts import ConstStore
-from .graph import GraphView, NodeRec, op_names
+from .graph import GraphView, NodeRec
 from .shapes import NON_TENSOR, TType, Types
 
 Shape = tuple[int, ...]
@@ -46,22 +46,10 @@ def broadcast(*shapes: Shape | None) -> Shape | None:
     """Numpy-style broadcast of shapes; None if any is unknown or they do not broadcast."""
     if any(s is None for s in shapes):
         return None
-    rank = max(len(s) for s in shapes)  # type: ignore[arg-type]
-    out = []
-    for axis in range(rank):
-        size = 1
-        for s in shapes:
-            k = axis - (rank - len(s))  # type: ignore[arg-type]
-            if k < 0:
-                continue
-            d = s[k]  # type: ignore[index]
-            if d == 1:
-                continue
-            if size not in (1, d):
-                return None
-            size = d
-        out.append(size)
-    return tuple(out)
+    try:
+        return tuple(int(d) for d in np.broadcast_shapes(*shapes))  # type: ignore[arg-type]
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------------------ rule makers
@@ -98,14 +86,6 @@ def _bcast(
     return rule
 
 
-def _cast(node, ins, consts):
-    return [(_s(_in(ins, 0)), int(node.attr("to", 0)))]
-
-
-def _castlike(node, ins, consts):
-    return [(_s(_in(ins, 0)), _e(_in(ins, 1)))]
-
-
 def _dropout(node, ins, consts):
     shape = _s(_in(ins, 0))
     return [(shape, _e(_in(ins, 0))), (shape, BOOL)]
@@ -119,10 +99,6 @@ def _quantize(node, ins, consts):
 
 def _dequantize(node, ins, consts):
     return [(_s(_in(ins, 0)), _e(_in(ins, 1)) or FLOAT)]
-
-
-def _dynamic_quantize(node, ins, consts):
-    return [(_s(_in(ins, 0)), TensorProto.UINT8), ((), FLOAT), ((), TensorProto.UINT8)]
 
 
 # --- convolution and pooling
@@ -169,48 +145,15 @@ def _conv_like(
     return rule
 
 
-def _conv_transpose(node, ins, consts):
-    x, w = _s(_in(ins, 0)), _s(_in(ins, 1))
-    elem = _e(_in(ins, 0))
-    if x is None or w is None or len(x) < 3:
-        return [(None, elem)]
-    n = len(x) - 2
-    group = node.attr("group", 1)
-    kernel = node.attr("kernel_shape") or list(w[2:])
-    out_shape = node.attr("output_shape")
-    if out_shape:
-        spatial = tuple(out_shape[-n:])
-    else:
-        strides = node.attr("strides") or [1] * n
-        dilations = node.attr("dilations") or [1] * n
-        out_pad = node.attr("output_padding") or [0] * n
-        pads = node.attr("pads") or [0] * (2 * n)
-        auto_pad = node.attr("auto_pad", "NOTSET")
-        spatial = tuple(
-            x[2 + i] * strides[i]
-            if auto_pad in ("SAME_UPPER", "SAME_LOWER")
-            else strides[i] * (x[2 + i] - 1)
-            + out_pad[i]
-            + (kernel[i] - 1) * dilations[i]
-            + 1
-            - pads[i]
-            - pads[i + n]
-            for i in range(n)
-        )
-    return [((x[0], w[1] * group) + spatial, elem)]
-
-
-def _pool(x_index: int = 0, with_indices: bool = False) -> Rule:
+def _pool(x_index: int = 0) -> Rule:
     def rule(node, ins, consts):
         x = _s(_in(ins, x_index))
         elem = _e(_in(ins, x_index))
         kernel = node.attr("kernel_shape")
         if x is None or len(x) < 3 or not kernel:
-            out = (None, elem)
-        else:
-            ceil_mode = bool(node.attr("ceil_mode", 0))
-            out = (x[:2] + _spatial_out(node, x[2:], tuple(kernel), ceil_mode), elem)
-        return [out, (out[0], INT64)] if with_indices else [out]
+            return [(None, elem)]
+        ceil_mode = bool(node.attr("ceil_mode", 0))
+        return [(x[:2] + _spatial_out(node, x[2:], tuple(kernel), ceil_mode), elem)]
 
     return rule
 
@@ -317,74 +260,7 @@ def _ms_mha(node, ins, consts):
     return [((q[0], q[1], hidden), elem)]
 
 
-def _rnn(gates: int, with_cell: bool) -> Rule:
-    def rule(node, ins, consts):
-        x, w = _s(_in(ins, 0)), _s(_in(ins, 1))
-        elem = _e(_in(ins, 0))
-        if x is None or w is None or len(x) != 3 or len(w) != 3:
-            return [(None, elem)] * (3 if with_cell else 2)
-        dirs, hidden = w[0], w[1] // gates
-        if node.attr("layout", 0):
-            batch, seq = x[0], x[1]
-            y, yh = (batch, seq, dirs, hidden), (batch, dirs, hidden)
-        else:
-            seq, batch = x[0], x[1]
-            y, yh = (seq, dirs, batch, hidden), (dirs, batch, hidden)
-        outs = [(y, elem), (yh, elem)]
-        if with_cell:
-            outs.append((yh, elem))
-        return outs
-
-    return rule
-
-
 # --- data movement
-
-
-def _reshape(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    target = consts.ints(node.inputs[1]) if len(node.inputs) > 1 else node.attr("shape")
-    if target is None:
-        return [(None, elem)]
-    allowzero = node.attr("allowzero", 0)
-    out = []
-    for i, d in enumerate(target):
-        if d == 0 and not allowzero:
-            if x is None or i >= len(x):
-                return [(None, elem)]
-            out.append(x[i])
-        else:
-            out.append(d)
-    if -1 in out:
-        if x is None:
-            return [(None, elem)]
-        known = math.prod(d for d in out if d != -1)
-        total = math.prod(x)
-        if known == 0 or total % known:
-            return [(None, elem)]
-        out[out.index(-1)] = total // known
-    return [(tuple(out), elem)]
-
-
-def _flatten(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    if x is None:
-        return [(None, elem)]
-    axis = node.attr("axis", 1)
-    if axis < 0:
-        axis += len(x)
-    return [((math.prod(x[:axis]), math.prod(x[axis:])), elem)]
-
-
-def _transpose(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    if x is None:
-        return [(None, elem)]
-    perm = node.attr("perm") or list(range(len(x)))[::-1]
-    return [(tuple(x[p] for p in perm), elem)]
 
 
 def _concat_shapes(shapes: list[Shape | None], axis: int) -> Shape | None:
@@ -398,351 +274,24 @@ def _concat_shapes(shapes: list[Shape | None], axis: int) -> Shape | None:
     return first[:axis] + (total,) + first[axis + 1 :]  # type: ignore[index]
 
 
-def _concat(node, ins, consts):
-    shapes = [_s(t) for t, n in zip(ins, node.inputs, strict=False) if n]
-    return [(_concat_shapes(shapes, node.attr("axis", 0)), _e(_in(ins, 0)))]
-
-
 def _qlinear_concat(node, ins, consts):
     shapes = [_s(ins[i]) for i in range(2, len(ins), 3)]
     return [(_concat_shapes(shapes, node.attr("axis", 0)), _e(_in(ins, 1)) or _e(_in(ins, 2)))]
 
 
-def _axes(node: NodeRec, consts: ConstStore, index: int = 1) -> list[int] | None:
-    axes = node.attr("axes")
-    if axes is None and len(node.inputs) > index and node.inputs[index]:
-        axes = consts.ints(node.inputs[index])
-        if axes is None:
-            return None
-    return list(axes) if axes is not None else []
-
-
-def _unsqueeze(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    axes = _axes(node, consts)
-    if x is None or axes is None:
-        return [(None, elem)]
-    rank = len(x) + len(axes)
-    axes = sorted(a + rank if a < 0 else a for a in axes)
-    out = list(x)
-    for a in axes:
-        out.insert(a, 1)
-    return [(tuple(out), elem)]
-
-
-def _squeeze(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    axes = _axes(node, consts)
-    if x is None or axes is None:
-        return [(None, elem)]
-    if not axes:
-        return [(tuple(d for d in x if d != 1), elem)]
-    drop = {a + len(x) if a < 0 else a for a in axes}
-    return [(tuple(d for i, d in enumerate(x) if i not in drop), elem)]
-
-
-def _constant_of_shape(node, ins, consts):
-    value = node.attributes.get("value")
-    elem = value.t.data_type if value is not None else FLOAT
-    dims = consts.ints(node.inputs[0]) if node.inputs else None
-    if dims is None:
-        shape_in = _s(_in(ins, 0))
-        if shape_in == (0,):
-            return [((), elem)]
-        return [(None, elem)]
-    return [(tuple(dims), elem)]
-
-
-def _shape_op(node, ins, consts):
-    x = _s(_in(ins, 0))
-    if x is None:
-        return [(None, INT64)]
-    start = node.attr("start", 0)
-    end = node.attr("end", len(x))
-    return [((len(x[start:end]),), INT64)]
-
-
-def _size(node, ins, consts):
-    return [((), INT64)]
-
-
-def _gather(node, ins, consts):
-    x, idx = _s(_in(ins, 0)), _s(_in(ins, 1))
-    elem = _e(_in(ins, 0))
-    if x is None or idx is None:
-        return [(None, elem)]
-    axis = node.attr("axis", 0)
-    if axis < 0:
-        axis += len(x)
-    return [(x[:axis] + idx + x[axis + 1 :], elem)]
-
-
-def _reduce(node, ins, consts, out_elem: int | None = None):
-    x = _s(_in(ins, 0))
-    elem = out_elem if out_elem is not None else _e(_in(ins, 0))
-    if x is None:
-        return [(None, elem)]
-    if node.op_type in ("ArgMax", "ArgMin"):
-        axes = [node.attr("axis", 0)]
-    else:
-        axes = _axes(node, consts)
-        if axes is None:
-            return [(None, elem)]
-        if not axes:
-            if node.attr("noop_with_empty_axes", 0):
-                return [(x, elem)]
-            axes = list(range(len(x)))
-    keep = node.attr("keepdims", 1)
-    axes_set = {a + len(x) if a < 0 else a for a in axes}
-    out = []
-    for i, d in enumerate(x):
-        if i in axes_set:
-            if keep:
-                out.append(1)
-        else:
-            out.append(d)
-    return [(tuple(out), elem)]
-
-
-def _arg(node, ins, consts):
-    return _reduce(node, ins, consts, out_elem=INT64)
-
-
-def _expand(node, ins, consts):
-    target = consts.ints(node.inputs[1]) if len(node.inputs) > 1 else None
-    elem = _e(_in(ins, 0))
-    if target is None:
-        return [(None, elem)]
-    return [(broadcast(_s(_in(ins, 0)), tuple(target)), elem)]
-
-
-def _tile(node, ins, consts):
-    x = _s(_in(ins, 0))
-    reps = consts.ints(node.inputs[1]) if len(node.inputs) > 1 else None
-    elem = _e(_in(ins, 0))
-    if x is None or reps is None or len(reps) != len(x):
-        return [(None, elem)]
-    return [(tuple(d * r for d, r in zip(x, reps, strict=False)), elem)]
-
-
-def _pad(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    pads = node.attr("pads")
-    if pads is None and len(node.inputs) > 1:
-        pads = consts.ints(node.inputs[1])
-    if x is None or pads is None:
-        return [(None, elem)]
-    axes = consts.ints(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
-    axes = axes if axes is not None else list(range(len(x)))
-    out = list(x)
-    k = len(axes)
-    if len(pads) != 2 * k:
-        return [(None, elem)]
-    for i, a in enumerate(axes):
-        out[a] += pads[i] + pads[i + k]
-    return [(tuple(out), elem)]
-
-
-def _resize(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    if x is None:
-        return [(None, elem)]
-    if node.op_type == "Upsample":
-        scales = node.attr("scales")
-        if scales is None and len(node.inputs) > 1:
-            v = consts.value(node.inputs[1])
-            scales = None if v is None else [float(s) for s in v.reshape(-1)]
-        if scales is None or len(scales) != len(x):
-            return [(None, elem)]
-        return [(tuple(int(math.floor(d * s)) for d, s in zip(x, scales, strict=False)), elem)]
-    sizes = consts.ints(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
-    if sizes is not None and len(sizes) == len(x):
-        return [(tuple(sizes), elem)]
-    if len(node.inputs) > 2 and node.inputs[2]:
-        v = consts.value(node.inputs[2])
-        if v is not None and v.size == len(x):
-            return [
-                (
-                    tuple(
-                        int(math.floor(d * float(s)))
-                        for d, s in zip(x, v.reshape(-1), strict=False)
-                    ),
-                    elem,
-                )
-            ]
-    return [(None, elem)]
-
-
-def _split(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    n = len(node.outputs)
-    if x is None:
-        return [(None, elem)] * n
-    axis = node.attr("axis", 0)
-    if axis < 0:
-        axis += len(x)
-    split = node.attr("split")
-    if split is None and len(node.inputs) > 1 and node.inputs[1]:
-        split = consts.ints(node.inputs[1])
-    if split is None:
-        size = x[axis]
-        chunk = -(-size // n)
-        split = [min(chunk, size - i * chunk) for i in range(n)]
-    if len(split) != n:
-        return [(None, elem)] * n
-    return [(x[:axis] + (s,) + x[axis + 1 :], elem) for s in split]
-
-
-def _slice(node, ins, consts):
-    x = _s(_in(ins, 0))
-    elem = _e(_in(ins, 0))
-    if x is None:
-        return [(None, elem)]
-    if len(node.inputs) > 1:
-        starts = consts.ints(node.inputs[1])
-        ends = consts.ints(node.inputs[2]) if len(node.inputs) > 2 else None
-        axes = consts.ints(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3] else None
-        steps = consts.ints(node.inputs[4]) if len(node.inputs) > 4 and node.inputs[4] else None
-    else:
-        starts, ends, axes, steps = node.attr("starts"), node.attr("ends"), node.attr("axes"), None
-    if starts is None or ends is None:
-        return [(None, elem)]
-    axes = axes if axes is not None else list(range(len(starts)))
-    steps = steps if steps is not None else [1] * len(starts)
-    out = list(x)
-    for s, e, a, st in zip(starts, ends, axes, steps, strict=False):
-        if a < 0:
-            a += len(x)
-        out[a] = len(range(*slice(s, e, st).indices(x[a])))
-    return [(tuple(out), elem)]
-
-
-def _constant(node, ins, consts):
-    from .consts import constant_node_type
-
-    shape, elem, _ = constant_node_type(node.attributes)
-    return [(shape, elem)]
-
-
-def _non_tensor(node, ins, consts):
-    return [(None, NON_TENSOR)] * len(node.outputs)
-
-
-def _tree_classifier(node, ins, consts):
-    x = _s(_in(ins, 0))
-    labels = node.attr("classlabels_int64s") or node.attr("classlabels_strings") or []
-    label_elem = INT64 if node.attr("classlabels_int64s") else TensorProto.STRING
-    if x is None:
-        return [(None, label_elem), (None, FLOAT)]
-    n = x[0] if x else 1
-    return [((n,), label_elem), ((n, len(labels)), FLOAT)]
-
-
-def _regressor(node, ins, consts):
-    x = _s(_in(ins, 0))
-    targets = node.attr("n_targets", 1)
-    return [((x[0], targets) if x else None, FLOAT)]
-
-
-_UNARY = op_names(
-    "Abs Neg Sqrt Reciprocal Exp Log Ceil Floor Round Sign Erf Sin Cos Tan Asin Acos Atan "
-    "Sinh Cosh Tanh Asinh Acosh Atanh Relu LeakyRelu Sigmoid HardSigmoid HardSwish Elu "
-    "Selu Celu Softplus Softsign ThresholdedRelu Gelu Mish Swish Shrink Identity Clip "
-    "Softmax LogSoftmax Hardmax LRN BatchNormalization InstanceNormalization "
-    "GroupNormalization LayerNormalization LpNormalization MeanVarianceNormalization "
-    "RMSNormalization CumSum BitwiseNot DepthToSpace SpaceToDepth ReverseSequence Trilu"
-)
-_BINARY = op_names(
-    "Add Sub Mul Div Pow Max Min Sum Mean PRelu Mod BitShift BitwiseAnd BitwiseOr BitwiseXor"
-)
-_COMPARE = ["Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor"]
-
-RULES: dict[tuple[str, str], Rule] = {}
-for _op in _UNARY:
-    RULES[("", _op)] = _same()
-for _op in _BINARY:
-    RULES[("", _op)] = _bcast()
-for _op in _COMPARE:
-    RULES[("", _op)] = _bcast(out_elem=BOOL)
-RULES.update(
-    {
-        ("", "Not"): _same(out_elem=BOOL),
-        ("", "IsNaN"): _same(out_elem=BOOL),
-        ("", "IsInf"): _same(out_elem=BOOL),
-        ("", "Where"): _bcast(indices=(0, 1, 2), elem_from=1),
-        ("", "Cast"): _cast,
-        ("", "CastLike"): _castlike,
-        ("", "Dropout"): _dropout,
-        ("", "QuantizeLinear"): _quantize,
-        ("", "DequantizeLinear"): _dequantize,
-        ("", "DynamicQuantizeLinear"): _dynamic_quantize,
-        ("", "Conv"): _conv_like(0, 1),
-        ("", "ConvInteger"): _conv_like(0, 1, out_elem=INT32),
-        ("", "QLinearConv"): _conv_like(0, 3, out_elem_from=7),
-        ("", "ConvTranspose"): _conv_transpose,
-        ("", "MaxPool"): _pool(with_indices=True),
-        ("", "AveragePool"): _pool(),
-        ("", "LpPool"): _pool(),
-        ("", "GlobalAveragePool"): _global_pool(),
-        ("", "GlobalMaxPool"): _global_pool(),
-        ("", "GlobalLpPool"): _global_pool(),
-        ("", "Gemm"): _gemm,
-        ("", "MatMul"): _matmul(),
-        ("", "MatMulInteger"): _matmul(out_elem=INT32),
-        ("", "QLinearMatMul"): _matmul(0, 3, out_elem_from=7),
-        ("", "LSTM"): _rnn(4, True),
-        ("", "GRU"): _rnn(3, False),
-        ("", "RNN"): _rnn(1, False),
-        ("", "Reshape"): _reshape,
-        ("", "Flatten"): _flatten,
-        ("", "Transpose"): _transpose,
-        ("", "Concat"): _concat,
-        ("", "Unsqueeze"): _unsqueeze,
-        ("", "Squeeze"): _squeeze,
-        ("", "ConstantOfShape"): _constant_of_shape,
-        ("", "Constant"): _constant,
-        ("", "Shape"): _shape_op,
-        ("", "Size"): _size,
-        ("", "Gather"): _gather,
-        ("", "Expand"): _expand,
-        ("", "Tile"): _tile,
-        ("", "Pad"): _pad,
-        ("", "Resize"): _resize,
-        ("", "Upsample"): _resize,
-        ("", "Split"): _split,
-        ("", "Slice"): _slice,
-        ("", "ArgMax"): _arg,
-        ("", "ArgMin"): _arg,
-        ("ai.onnx.ml", "ZipMap"): _non_tensor,
-        ("ai.onnx.ml", "TreeEnsembleClassifier"): _tree_classifier,
-        ("ai.onnx.ml", "LinearClassifier"): _tree_classifier,
-        ("ai.onnx.ml", "SVMClassifier"): _tree_classifier,
-        ("ai.onnx.ml", "TreeEnsembleRegressor"): _regressor,
-        ("ai.onnx.ml", "LinearRegressor"): _regressor,
-        ("ai.onnx.ml", "Scaler"): _same(out_elem=FLOAT),
-        ("ai.onnx.ml", "Normalizer"): _same(out_elem=FLOAT),
-        ("ai.onnx.ml", "Binarizer"): _same(),
-    }
-)
-for _op in op_names(
-    "ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2 ReduceLogSum "
-    "ReduceLogSumExp ReduceSumSquare"
-):
-    RULES[("", _op)] = _reduce
+RULES: dict[tuple[str, str], Rule] = {
+    # ONNX leaves the optional mask of the opset 7..9 Dropout (light models) unshaped.
+    ("", "Dropout"): _dropout,
+    # Loop bodies: ONNX does not pass the loop-carried shapes into the body.
+    ("", "MatMul"): _matmul(),
+}
 
 _MS = "com.microsoft"
 RULES.update(
     {
         (_MS, "FusedConv"): _conv_like(0, 1),
-        (_MS, "NhwcConv"): _conv_like(0, 1),
         (_MS, "QLinearConv"): _conv_like(0, 3, out_elem_from=7),
         (_MS, "FusedGemm"): _gemm,
-        (_MS, "QGemm"): _gemm,
         (_MS, "FusedMatMul"): _matmul(),
         (_MS, "MatMulIntegerToFloat"): _matmul(out_elem=FLOAT),
         (_MS, "DynamicQuantizeMatMul"): _matmul(out_elem=FLOAT),
@@ -775,20 +324,26 @@ RULES.update(
 # ------------------------------------------------------------------------------ completion
 
 
-def complete_types(view: GraphView, tables: dict[int, Types], consts: ConstStore) -> set[str]:
+def complete_types(
+    view: GraphView, tables: dict[int, Types], consts: ConstStore
+) -> tuple[set[str], bool]:
     """Fill the unknown output types of ``view`` (and subgraphs) with the rules above.
 
     Returns the names of the main-graph tensors it filled, so the caller can hand them back
-    to ONNX inference for the operators downstream.
+    to ONNX inference for the operators downstream, and whether some output of ``view``'s
+    own nodes is still unknown (only then is another inference pass worth it).
     """
     types = tables[id(view)]
+    known = types.known
     filled: set[str] = set()
+    unresolved: list[str] = []
     for node in view.nodes:
         if node.subgraphs:
             _complete_control(node, types, tables, consts)
-        missing = [o for o in node.outputs if o and not types.known(o)]
+        missing = [o for o in node.outputs if o and not known(o)]
         if not missing:
             continue
+        unresolved.extend(missing)
         ins = [types.get(i) if i else None for i in node.inputs]
         outs = None
         if node.subgraphs:
@@ -814,7 +369,7 @@ def complete_types(view: GraphView, tables: dict[int, Types], consts: ConstStore
                 continue
             types.local[name] = t
             filled.add(name)
-    return filled
+    return filled, any(not known(o) for o in unresolved)
 
 
 def _complete_control(node: NodeRec, types: Types, tables: dict[int, Types], consts) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import onnx
-from onnx import GraphProto, ModelProto, TensorProto, TypeProto, ValueInfoProto, helper
+from onnx import GraphProto, ModelProto, TensorProto, TypeProto, ValueInfoProto
 
 from ..errors import ModelError
 from .consts import MAX_VALUE_ELEMENTS, ConstStore, constant_node_type, tensor_elements
@@ -51,6 +51,15 @@ def _dims(vi_type: TypeProto):
 
 def ttype_of(vi_type: TypeProto) -> TType:
     """A type table entry from a ``TypeProto``: the shape only if every dim is concrete."""
+    if vi_type.HasField("tensor_type"):  # the common case, read in few protobuf calls
+        t = vi_type.tensor_type
+        if not t.HasField("shape"):
+            return None, t.elem_type
+        values = [d.dim_value for d in t.shape.dim]
+        if not values or min(values) > 0:
+            return tuple(values), t.elem_type
+    elif vi_type.WhichOneof("value") is None:
+        return None, TensorProto.UNDEFINED  # a declared name whose type nobody inferred
     dims, elem = _dims(vi_type)
     if dims is None:
         return None, elem
@@ -198,7 +207,18 @@ def _check_shape(name: str, shape: object, vi: ValueInfoProto, source: str) -> t
 
 
 def _tensor_vi(name: str, elem_type: int, shape) -> ValueInfoProto:
-    return helper.make_tensor_value_info(name, elem_type, None if shape is None else list(shape))
+    """``helper.make_tensor_value_info`` for a concrete (or unknown) shape, without its
+    per-dim overhead: the skeleton of a large model lists hundreds of them."""
+    vi = ValueInfoProto()
+    vi.name = name
+    t = vi.type.tensor_type
+    t.elem_type = elem_type
+    if shape is not None:
+        t.shape.SetInParent()  # a scalar has a shape, with no dims
+        dims = t.shape.dim
+        for d in shape:
+            dims.add().dim_value = d
+    return vi
 
 
 def build_skeleton(
@@ -206,16 +226,23 @@ def build_skeleton(
     resolution: InputResolution,
     consts: ConstStore,
     extra_types: Mapping[str, TType] | None = None,
+    node_order: Sequence[int] | None = None,
 ) -> ModelProto:
-    """A copy of ``proto`` for shape inference (see module docstring, step 2)."""
+    """A copy of ``proto`` for shape inference (see module docstring, step 2).
+
+    ``node_order`` lists the main graph's node indices in topological order when the file
+    does not (ONNX inference reads the nodes in the order given).
+    """
     src = proto.graph
     sk = ModelProto()
-    sk.ir_version = max(proto.ir_version, 3)
+    # IR 4 at least: initializers need not be listed as inputs, and ONNX then reads them as
+    # the constants edgegate takes them for (an IR 3 model's are overridable inputs).
+    sk.ir_version = max(proto.ir_version, 4)
     sk.opset_import.extend(proto.opset_import)
     sk.functions.extend(proto.functions)
     g = sk.graph
     g.name = src.name
-    g.node.extend(src.node)
+    g.node.extend(src.node if node_order is None else [src.node[i] for i in node_order])
     listed: set[str] = set()
     for spec in resolution.inputs:
         if spec.elem_type == NON_TENSOR or spec.shape is None:
@@ -225,8 +252,19 @@ def build_skeleton(
         else:
             g.input.append(_tensor_vi(spec.name, spec.elem_type, spec.shape))
         listed.add(spec.name)
-    needs_listing = proto.ir_version < 4
-    for init in src.initializer:
+    inits = src.initializer
+    if all(
+        init.data_location != TensorProto.EXTERNAL
+        and init.name not in listed
+        and tensor_elements(init) <= MAX_VALUE_ELEMENTS
+        for init in inits
+    ):
+        # The common case, in one call: every initializer kept (weights built by nodes, as
+        # in the onnx light models, or all small).
+        g.initializer.extend(inits)
+        listed.update(init.name for init in inits)
+        inits = []
+    for init in inits:
         if init.name in listed:
             continue
         small = tensor_elements(init) <= MAX_VALUE_ELEMENTS
@@ -242,27 +280,26 @@ def build_skeleton(
             g.input.append(_tensor_vi(init.name, init.data_type, init.dims))
             listed.add(init.name)
             continue
-        if needs_listing:
-            g.input.append(_tensor_vi(init.name, init.data_type, init.dims))
         listed.add(init.name)
     for sparse in src.sparse_initializer:
         name = sparse.values.name
         if name not in listed:
             g.input.append(_tensor_vi(name, sparse.values.data_type, sparse.dims))
             listed.add(name)
+    # Declared types only where ONNX cannot infer (outputs of custom-domain nodes); elsewhere
+    # stale exporter dims or element types would conflict with what ONNX infers.
+    custom_outputs = {
+        o for n in src.node if n.domain not in ("", "ai.onnx", "ai.onnx.ml") for o in n.output
+    }
     for out in src.output:
         vi = g.output.add()
         vi.name = out.name
         kind = out.type.WhichOneof("value")
         if kind == "tensor_type":
-            vi.type.tensor_type.elem_type = out.type.tensor_type.elem_type
+            if out.name in custom_outputs:
+                vi.type.tensor_type.elem_type = out.type.tensor_type.elem_type
         elif kind is not None:
             vi.type.CopyFrom(out.type)
-    # Declared value_info only where ONNX cannot infer (outputs of custom-domain nodes);
-    # elsewhere stale exporter dims would conflict with the substituted input shapes.
-    custom_outputs = {
-        o for n in src.node if n.domain not in ("", "ai.onnx", "ai.onnx.ml") for o in n.output
-    }
     for vi in src.value_info:
         if vi.name in custom_outputs and (extra_types is None or vi.name not in extra_types):
             g.value_info.append(vi)
@@ -300,7 +337,10 @@ class Types:
         self.parent = parent
 
     def get(self, name: str) -> TType | None:
-        t = self
+        r = self.local.get(name)
+        if r is not None or self.parent is None:
+            return r
+        t = self.parent
         while t is not None:
             r = t.local.get(name)
             if r is not None:
@@ -330,7 +370,8 @@ def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) ->
     for sparse in g.sparse_initializer:
         local[sparse.values.name] = (tuple(sparse.dims), sparse.values.data_type)
     for vi in g.input:
-        local.setdefault(vi.name, ttype_of(vi.type))
+        if vi.name not in local:  # an initializer listed as an input keeps its own type
+            local[vi.name] = ttype_of(vi.type)
     for vi in g.value_info:
         t = ttype_of(vi.type)
         if t[0] is not None or vi.name not in local:

@@ -5,6 +5,7 @@ Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/report/html.py
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_edgegate.metrics import DEVICE_FIGURES, METRICS
 from pytest_edgegate.metrics import finite_or_none as _num
+from pytest_edgegate.numbers import format_number
 from pytest_edgegate.report import views
 from pytest_edgegate.report.mcu_view import mcu_view
 from pytest_edgegate.report.overview import keyed as _keyed
@@ -81,6 +83,7 @@ def write_html(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     write_atomic(path, render_html(report))
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     """The jinja2 environment, built once: loading and compiling the templates is the slow part.
 
@@ -90,7 +93,7 @@ def _environment() -> jinja2.Environment:
 
     from pytest_edgegate.report.viewenv import ViewEnvironment
 
-    env = ViewEnvironment(
+    return ViewEnvironment(
         loader=jinja2.PackageLoader("pytest_edgegate.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -98,7 +101,6 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         finalize=_clean_output,
     )
-    return env
 
 
 def _clean_output(value: Any) -> Any:
@@ -128,19 +130,7 @@ def _fmt(value: Any) -> str:
     """A number for people: ``0.2903``, ``23.45``, ``12,345``; ``n/a`` when there is none."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "n/a" if value is None else _text(value, 40)
-    v = float(value)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "\u221e" if v > 0 else "-\u221e"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.0f}"
-    if a >= 0.001:
-        return f"{v:.4g}"
-    return f"{v:.2e}"
+    return format_number(value)
 
 
 def _fmt_count(value: Any) -> str:
@@ -990,8 +980,9 @@ def _latency(details: dict[str, Any]) -> dict[str, Any] | None:
 
 def _quantile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank quantile (used only when the document has no p50/p90/p99 of its own)."""
-    rank = max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values)) - 1))
-    return sorted_values[rank]
+    import numpy as np  # lazily, like jinja2: importing this module stays cheap
+
+    return float(np.quantile(sorted_values, q, method="inverted_cdf"))
 
 
 def _histogram(samples: list[float], measured: dict[str, Any]) -> dict[str, Any]:

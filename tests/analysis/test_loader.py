@@ -273,7 +273,8 @@ _REAL_CHECK_MODEL = onnx.checker.check_model
 
 def _checker_without_ml_opset_4(model, *args, **kwargs):
     """onnx.checker as an onnx release that predates ai.onnx.ml opset 4 behaves."""
-    if any(n.domain == "ai.onnx.ml" for n in model.graph.node):
+    proto = onnx.load_from_string(model) if isinstance(model, bytes) else model
+    if any(n.domain == "ai.onnx.ml" for n in proto.graph.node):
         raise onnx.checker.ValidationError(
             "No Op registered for TreeEnsembleClassifier with domain_version of 4"
         )
