@@ -72,7 +72,7 @@ class _Twin:
         return self._node("DequantizeLinear", [q, "act_s", "act_zp"], "dq")
 
     def _act_tensor(self, shape: tuple[int, ...]) -> int:
-        return self.tfl.tensor(self._id("t"), [1, *shape], quant=([ACT_SCALE], [0], 0))
+        return self.tfl.tensor(self._id("t"), [1, *shape], "INT8", quant=([ACT_SCALE], [0], 0))
 
     def _activation(self, y: str, act: str) -> str:
         if act == "relu":
@@ -127,7 +127,7 @@ class _Twin:
     def input(self, shape: tuple[int, int, int]) -> _T:
         h, w, c = shape
         self.input_shape = [1, c, h, w]
-        idx = self.tfl.tensor("input", [1, h, w, c], quant=([ACT_SCALE], [0], 0))
+        idx = self.tfl.tensor("input", [1, h, w, c], "INT8", quant=([ACT_SCALE], [0], 0))
         self.tfl_input = idx
         return _T(self._qdq("input"), idx, shape)
 
@@ -171,7 +171,7 @@ class _Twin:
         self.tfl.op("AVERAGE_POOL_2D", [x.tfl], [pooled], padding=VALID, stride_w=1,
                     stride_h=1, filter_w=w, filter_h=h, activation=NONE)  # fmt: skip
         shape = self.tfl.tensor(self._id("shape"), [2], "INT32", np.array([1, c], np.int32))
-        flat = self.tfl.tensor(self._id("t"), [1, c], quant=([ACT_SCALE], [0], 0))
+        flat = self._act_tensor((c,))
         self.tfl.op("RESHAPE", [pooled, shape], [flat])
         return _T(y, flat, (c,))
 
@@ -183,7 +183,8 @@ class _Twin:
         per_tensor = np.full(cout, np.abs(w).max() / 127.0, np.float32)
         wn, bn, _ = self._weights(w, b, per_tensor)
         y = self._qdq(self._node("Gemm", [x.onnx, wn, bn], "fc", transB=1))
-        out = self.tfl.tensor(out_name or self._id("t"), [1, cout], quant=([ACT_SCALE], [0], 0))
+        name = out_name or self._id("t")
+        out = self.tfl.tensor(name, [1, cout], "INT8", quant=([ACT_SCALE], [0], 0))
         wt = self._tfl_weight(w, per_tensor[:1], 0)
         bias = self._tfl_bias(b, per_tensor)
         self.tfl.op("FULLY_CONNECTED", [x.tfl, wt, bias], [out], activation=NONE)
@@ -192,7 +193,7 @@ class _Twin:
     def dense_softmax(self, x: _T, cout: int) -> tuple[onnx.ModelProto, bytes]:
         logits = self.dense(x, cout)
         y = self._node("Softmax", [logits.onnx], "softmax", axis=1)
-        probs = self.tfl.tensor("output", [1, cout], quant=([1.0 / 256.0], [-128], 0))
+        probs = self.tfl.tensor("output", [1, cout], "INT8", quant=([1.0 / 256.0], [-128], 0))
         self.tfl.op("SOFTMAX", [logits.tfl], [probs], beta=1.0)
         graph = helper.make_graph(
             self.nodes, self.name,
@@ -204,7 +205,7 @@ class _Twin:
                                   producer_name="edgegate-mcu-twins")  # fmt: skip
         model.ir_version = 8
         onnx.checker.check_model(model)
-        return model, self.tfl.build([self.tfl_input], [probs])
+        return model, self.tfl.build([self.tfl_input], [probs], "edgegate mcu twin")
 
 
 def _resnet8(net: _Twin) -> tuple:
