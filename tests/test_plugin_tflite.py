@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tflite_builder import TflBuilder
 from tflite_models import small_cnn
+
+from bench.fitting.tflite_writer import TflWriter
 
 HAS_EXTRA = all(
     __import__("importlib").util.find_spec(m) is not None
@@ -77,7 +78,7 @@ def test_cpu_and_mcu_measured_memory_pass_and_fail_budgets(pytester: pytest.Pyte
 
 @needs_extra
 def test_an_op_tflite_micro_lacks_fails_naming_op_and_target(pytester: pytest.Pytester) -> None:
-    b = TflBuilder()
+    b = TflWriter()
     x, y = b.tensor("x", [1, 4]), b.tensor("y", [1, 4])
     b.op("RANK", [x], [y])
     (pytester.path / "rank.tflite").write_bytes(b.build([x], [y]))
@@ -109,11 +110,11 @@ def _bad_models(root: Path) -> None:
 
     (root / "renamed.tflite").write_bytes(small_cnn_onnx().SerializeToString())
     for code, name in (("MyCustomOp", "custom"), ("FlexRFFT", "flex")):
-        b = TflBuilder()
+        b = TflWriter()
         x, y = b.tensor("x", [1, 4]), b.tensor("y", [1, 4])
         b.op(f"CUSTOM:{code}", [x], [y])
         (root / f"{name}.tflite").write_bytes(b.build([x], [y]))
-    b = TflBuilder()
+    b = TflWriter()
     x = b.tensor("x", [100000, 100000, 1000])
     y = b.tensor("y", [100000, 100000, 1000])
     b.op("RELU", [x], [y])

@@ -9,7 +9,8 @@ FULLY_CONNECTED 10 -> SOFTMAX.  By hand: MACs 16*16*8*27 + 8*8*8*9 + 8*8*8*8 + 1
 from __future__ import annotations
 
 import numpy as np
-from tflite_builder import RELU, RELU6, SAME, VALID, TflBuilder
+
+from bench.fitting.tflite_writer import RELU, RELU6, SAME, VALID, TflWriter
 
 SMALL_CNN_MACS = 16 * 16 * 8 * 27 + 8 * 8 * 8 * 9 + 8 * 8 * 8 * 8 + 128 * 10
 SMALL_CNN_WEIGHTS = (216 + 8) + (72 + 8) + (64 + 8) + (1280 + 10)
@@ -30,7 +31,7 @@ def _weights(seed: int = 0) -> dict[str, np.ndarray]:
 def small_cnn(int8: bool = False, seed: int = 0) -> bytes:
     """The network of the module docstring as ``.tflite`` bytes."""
     ws = _weights(seed)
-    b = TflBuilder()
+    b = TflWriter()
     act_q = ([0.05], [0], 0)
 
     def act(name: str, shape: list[int], quant=act_q) -> int:

@@ -1,12 +1,15 @@
-"""Four int8 microcontroller networks built twice: as ONNX (fp32 or QDQ) and as ``.tflite``.
+"""The microcontroller networks, each built twice: as ONNX (fp32 or QDQ) and as ``.tflite``.
 
-The same layer list writes both files, so the static SRAM estimate of the ONNX model can be
-checked against the arena TFLite Micro needs for its twin (``bench/mcu_memory.py``).  The
-networks follow their public definitions: ``resnet8`` and ``ds_cnn`` and ``mobilenet_v1_025``
-(96x96, 2 classes) are MLPerf Tiny's image-classification, keyword-spotting and visual-wake-word
-references (mlcommons/tiny, benchmark/training), ``mobilenet_v2_035`` is Keras' MobileNetV2
-alpha 0.35 at 128x128 with 5 classes (the flower model of ST's STM32 model zoo).  Batch norm is
-folded; weights are seeded pseudo-random numbers (memory depends on the graph, not on values).
+The one builder of these networks: the same layer list writes both files, so the static SRAM
+estimate of the ONNX model can be checked against the arena TFLite Micro needs for its twin
+(``bench/mcu_memory.py``), and the MCU cost model is fitted on the same ONNX graphs
+(``bench/fitting/mlperf_tiny_nets.py`` names them as MLPerf Tiny does).  The networks follow
+their public definitions: ``resnet8``, ``ds_cnn``, ``mobilenet_v1_025`` (96x96, 2 classes) and
+``fc_autoencoder`` are MLPerf Tiny's image-classification, keyword-spotting, visual-wake-word
+and anomaly-detection references (mlcommons/tiny, benchmark/training), ``mobilenet_v2_035`` is
+Keras' MobileNetV2 alpha 0.35 at 128x128 with 5 classes (the flower model of ST's STM32 model
+zoo).  Batch norm is folded; weights are seeded pseudo-random numbers (memory and cost depend
+on the graph, not on values); the QDQ variant has int8 activations at a fixed scale.
 
     build(name, quantized=True) -> onnx.ModelProto
     build_tflite(name) -> bytes          # the int8 twin
@@ -72,7 +75,7 @@ class _Twin:
         return self._node("DequantizeLinear", [q, "act_s", "act_zp"], "dq")
 
     def _act_tensor(self, shape: tuple[int, ...]) -> int:
-        return self.tfl.tensor(self._id("t"), [1, *shape], quant=([ACT_SCALE], [0], 0))
+        return self.tfl.tensor(self._id("t"), [1, *shape], "INT8", quant=([ACT_SCALE], [0], 0))
 
     def _activation(self, y: str, act: str) -> str:
         if act == "relu":
@@ -124,10 +127,10 @@ class _Twin:
 
     # ------------------------------------------------------------------------------ layers
 
-    def input(self, shape: tuple[int, int, int]) -> _T:
-        h, w, c = shape
-        self.input_shape = [1, c, h, w]
-        idx = self.tfl.tensor("input", [1, h, w, c], quant=([ACT_SCALE], [0], 0))
+    def input(self, shape: tuple[int, ...]) -> _T:
+        """The input: (H, W, C), NCHW in ONNX, or (features,)."""
+        self.input_shape = [1, shape[2], shape[0], shape[1]] if len(shape) == 3 else [1, *shape]
+        idx = self.tfl.tensor("input", [1, *shape], "INT8", quant=([ACT_SCALE], [0], 0))
         self.tfl_input = idx
         return _T(self._qdq("input"), idx, shape)
 
@@ -165,49 +168,57 @@ class _Twin:
 
     def pool_flatten(self, x: _T) -> _T:
         h, w, c = x.shape
-        y = self._qdq(self._node("AveragePool", [x.onnx], "pool", kernel_shape=[h, w]))
-        y = self._node("Flatten", [y], "flatten", axis=1)
+        y = self._node("AveragePool", [x.onnx], "pool", kernel_shape=[h, w])
+        y = self._qdq(self._node("Flatten", [y], "flatten", axis=1))
         pooled = self._act_tensor((1, 1, c))
         self.tfl.op("AVERAGE_POOL_2D", [x.tfl], [pooled], padding=VALID, stride_w=1,
                     stride_h=1, filter_w=w, filter_h=h, activation=NONE)  # fmt: skip
         shape = self.tfl.tensor(self._id("shape"), [2], "INT32", np.array([1, c], np.int32))
-        flat = self.tfl.tensor(self._id("t"), [1, c], quant=([ACT_SCALE], [0], 0))
+        flat = self._act_tensor((c,))
         self.tfl.op("RESHAPE", [pooled, shape], [flat])
         return _T(y, flat, (c,))
 
-    def dense(self, x: _T, cout: int, out_name: str | None = None) -> _T:
+    def dense(self, x: _T, cout: int, out_name: str | None = None, act: str = "none") -> _T:
         """FULLY_CONNECTED (int8 weights, one scale: TFLM's int8 FC is per-tensor)."""
         (cin,) = x.shape
         w = self.rng.normal(0, (2.0 / cin) ** 0.5, (cout, cin)).astype(np.float32)
         b = self.rng.normal(0, 0.05, cout).astype(np.float32)
         per_tensor = np.full(cout, np.abs(w).max() / 127.0, np.float32)
         wn, bn, _ = self._weights(w, b, per_tensor)
-        y = self._qdq(self._node("Gemm", [x.onnx, wn, bn], "fc", transB=1))
-        out = self.tfl.tensor(out_name or self._id("t"), [1, cout], quant=([ACT_SCALE], [0], 0))
+        y = self._qdq(self._activation(self._node("Gemm", [x.onnx, wn, bn], "fc", transB=1), act))
+        name = out_name or self._id("t")
+        out = self.tfl.tensor(name, [1, cout], "INT8", quant=([ACT_SCALE], [0], 0))
         wt = self._tfl_weight(w, per_tensor[:1], 0)
         bias = self._tfl_bias(b, per_tensor)
-        self.tfl.op("FULLY_CONNECTED", [x.tfl, wt, bias], [out], activation=NONE)
+        self.tfl.op("FULLY_CONNECTED", [x.tfl, wt, bias], [out],
+                    activation={"relu": RELU, "none": NONE}[act])  # fmt: skip
         return _T(y, out, (cout,))
 
     def dense_softmax(self, x: _T, cout: int) -> tuple[onnx.ModelProto, bytes]:
+        """FULLY_CONNECTED ``cout``, SOFTMAX, and the finished files."""
         logits = self.dense(x, cout)
         y = self._node("Softmax", [logits.onnx], "softmax", axis=1)
-        probs = self.tfl.tensor("output", [1, cout], quant=([1.0 / 256.0], [-128], 0))
+        probs = self.tfl.tensor("output", [1, cout], "INT8", quant=([1.0 / 256.0], [-128], 0))
         self.tfl.op("SOFTMAX", [logits.tfl], [probs], beta=1.0)
+        return self.finish(_T(y, probs, (cout,)))
+
+    def finish(self, out: _T) -> tuple[onnx.ModelProto, bytes]:
+        """The ONNX model and the ``.tflite`` bytes with ``out`` as their output."""
         graph = helper.make_graph(
             self.nodes, self.name,
             [helper.make_tensor_value_info("input", TensorProto.FLOAT, self.input_shape)],
-            [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, cout])],
+            [helper.make_tensor_value_info(out.onnx, TensorProto.FLOAT, [1, *out.shape])],
             self.inits,
         )  # fmt: skip
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                   producer_name="edgegate-mcu-twins")  # fmt: skip
         model.ir_version = 8
         onnx.checker.check_model(model)
-        return model, self.tfl.build([self.tfl_input], [probs])
+        return model, self.tfl.build([self.tfl_input], [out.tfl], "edgegate mcu twin")
 
 
-def _resnet8(net: _Twin) -> tuple:
+def resnet8(net: _Twin) -> tuple:
+    """IC ResNet-8 (EEMBC ResNetv1, three stacks of 16/32/64 filters, 32x32x3, 10 classes)."""
     x = net.conv(net.input((32, 32, 3)), 16, (3, 3))
     for filters, stride in ((16, 1), (32, 2), (64, 2)):
         y = net.conv(x, filters, (3, 3), stride)
@@ -218,7 +229,8 @@ def _resnet8(net: _Twin) -> tuple:
     return net.dense_softmax(net.pool_flatten(x), 10)
 
 
-def _ds_cnn(net: _Twin) -> tuple:
+def ds_cnn(net: _Twin) -> tuple:
+    """KWS DS-CNN (49x10 MFCC): conv 10x4 /2, four depthwise-separable blocks, pool, FC 12."""
     x = net.conv(net.input((49, 10, 1)), 64, (10, 4), 2)
     for _ in range(4):
         x = net.conv(x, 64, (3, 3), depthwise=True)
@@ -226,13 +238,20 @@ def _ds_cnn(net: _Twin) -> tuple:
     return net.dense_softmax(net.pool_flatten(x), 12)
 
 
-def _mobilenet_v1_025(net: _Twin) -> tuple:
-    x = net.conv(net.input((96, 96, 3)), 8, (3, 3), 2)
-    for cout, stride in ((16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2), *[(128, 1)] * 5,
-                         (256, 2), (256, 1)):  # fmt: skip
+#: MobileNetV1's depthwise-separable blocks: (output channels at alpha 1, stride).
+_MOBILENET_BLOCKS = (
+    (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+)  # fmt: skip
+
+
+def mobilenet_v1(net: _Twin, alpha: float = 0.25, size: int = 96, classes: int = 2) -> tuple:
+    """MobileNetV1 (VWW: alpha 0.25, 96x96x3, 2 classes)."""
+    x = net.conv(net.input((size, size, 3)), int(32 * alpha), (3, 3), 2)
+    for channels, stride in _MOBILENET_BLOCKS:
         x = net.conv(x, x.shape[2], (3, 3), stride, depthwise=True)
-        x = net.conv(x, cout, (1, 1))
-    return net.dense_softmax(net.pool_flatten(x), 2)
+        x = net.conv(x, int(channels * alpha), (1, 1))
+    return net.dense_softmax(net.pool_flatten(x), classes)
 
 
 def _divisible(v: float, divisor: int = 8) -> int:
@@ -241,7 +260,8 @@ def _divisible(v: float, divisor: int = 8) -> int:
     return new + divisor if new < 0.9 * v else new
 
 
-def _mobilenet_v2_035(net: _Twin) -> tuple:
+def mobilenet_v2_035(net: _Twin) -> tuple:
+    """Keras' MobileNetV2 alpha 0.35, 128x128x3, 5 classes."""
     alpha = 0.35
     x = net.conv(net.input((128, 128, 3)), _divisible(32 * alpha), (3, 3), 2, act="relu6")
     blocks = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
@@ -260,26 +280,39 @@ def _mobilenet_v2_035(net: _Twin) -> tuple:
     return net.dense_softmax(net.pool_flatten(x), 5)
 
 
+def fc_autoencoder(net: _Twin, inputs: int = 640) -> tuple:
+    """AD deep autoencoder: 4 x FC 128, bottleneck FC 8, 4 x FC 128, FC 640 (no activation)."""
+    x = net.input((inputs,))
+    for width in (128, 128, 128, 128, 8, 128, 128, 128, 128):
+        x = net.dense(x, width, act="relu")
+    return net.finish(net.dense(x, inputs, out_name="output"))
+
+
+#: name -> (builder, seed of its weights).
 _BUILDERS: dict[str, tuple[Callable[[_Twin], tuple], int]] = {
-    "resnet8": (_resnet8, 8),
-    "ds_cnn": (_ds_cnn, 1),
-    "mobilenet_v1_025": (_mobilenet_v1_025, 2),
-    "mobilenet_v2_035": (_mobilenet_v2_035, 3),
+    "resnet8": (resnet8, 8),
+    "ds_cnn": (ds_cnn, 1),
+    "mobilenet_v1_025": (mobilenet_v1, 2),
+    "mobilenet_v2_035": (mobilenet_v2_035, 3),
+    "fc_autoencoder": (fc_autoencoder, 4),
 }
 
 
-def _make(name: str, quantized: bool) -> tuple[onnx.ModelProto, bytes]:
+def make(name: str, quantized: bool, builder: Callable[[_Twin], tuple] | None = None
+         ) -> tuple[onnx.ModelProto, bytes]:  # fmt: skip
+    """Both files of network ``name`` (``builder``, e.g. a ``partial`` of one above, overrides
+    its layers, keeping its seed)."""
     if name not in _BUILDERS:
-        raise ValueError(f"unknown network {name!r}; expected one of {', '.join(NAMES)}")
-    builder, seed = _BUILDERS[name]
-    return builder(_Twin(name, quantized, seed))
+        raise ValueError(f"unknown network {name!r}; expected one of {', '.join(_BUILDERS)}")
+    default, seed = _BUILDERS[name]
+    return (builder or default)(_Twin(name, quantized, seed))
 
 
 def build(name: str, quantized: bool = True) -> onnx.ModelProto:
     """The ONNX network: int8 QDQ when ``quantized``, else fp32."""
-    return _make(name, quantized)[0]
+    return make(name, quantized)[0]
 
 
 def build_tflite(name: str) -> bytes:
     """The fully int8 ``.tflite`` twin (int8 input and output, as MLPerf Tiny runs it)."""
-    return _make(name, True)[1]
+    return make(name, True)[1]

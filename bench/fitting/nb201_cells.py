@@ -54,24 +54,13 @@ class _StructureBuilder(_Builder):
     def _init(self, name: str, array: np.ndarray) -> str:
         return name
 
-    def conv(
-        self,
-        prefix: str,
-        x: str,
-        c_in: int,
-        c_out: int,
-        kernel: int,
-        *,
-        stride: int = 1,
-        bn: bool = True,
-    ) -> str:
-        name = f"{prefix}/conv"
-        attrs = {"kernel_shape": [kernel, kernel], "strides": [stride, stride]}
-        inputs = [x, f"{name}.weight"] + ([f"{name}.bias"] if bn and self.fold_bn else [])
-        y = self.node("Conv", name, inputs, **attrs)
-        if bn and not self.fold_bn:
-            return self.node("BatchNormalization", f"{prefix}/bn", [y])
-        return y
+    def _conv_params(
+        self, name: str, c_in: int, c_out: int, kernel: int, folded: bool
+    ) -> list[str]:
+        return [f"{name}.weight", f"{name}.bias"] if folded else [f"{name}.weight"]
+
+    def batchnorm(self, prefix: str, x: str, channels: int) -> str:
+        return self.node("BatchNormalization", f"{prefix}/bn", [x])
 
 
 def cell_graph(

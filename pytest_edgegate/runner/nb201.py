@@ -142,11 +142,6 @@ class _Builder:
 
         With ``fold_bn`` the BatchNorm is folded into the Conv, which then carries a bias.
         """
-        fan_in = c_in * kernel * kernel
-        shape = (c_out, c_in, kernel, kernel)
-        # He initialisation; float32 draws are cheap, which matters when building thousands.
-        weight = self.rng.standard_normal(shape, dtype=np.float32)
-        weight *= np.float32(np.sqrt(2.0 / fan_in))
         pad = kernel // 2
         attrs = {
             "kernel_shape": [kernel, kernel],
@@ -154,19 +149,28 @@ class _Builder:
             "pads": [pad, pad, pad, pad],
         }
         name = f"{prefix}/conv"
-        if not bn:
-            return self.node("Conv", name, [x, self._init(f"{name}.weight", weight)], **attrs)
-        if not self.fold_bn:
-            y = self.node("Conv", name, [x, self._init(f"{name}.weight", weight)], **attrs)
-            return self.batchnorm(prefix, y, c_out)
+        folded = bn and self.fold_bn
+        params = self._conv_params(name, c_in, c_out, kernel, folded)
+        y = self.node("Conv", name, [x, *params], **attrs)
+        return self.batchnorm(prefix, y, c_out) if bn and not folded else y
+
+    def _conv_params(
+        self, name: str, c_in: int, c_out: int, kernel: int, folded: bool
+    ) -> list[str]:
+        """The Conv's weight initializer, and its bias when BatchNorm is ``folded`` into it."""
+        fan_in = c_in * kernel * kernel
+        shape = (c_out, c_in, kernel, kernel)
+        # He initialisation; float32 draws are cheap, which matters when building thousands.
+        weight = self.rng.standard_normal(shape, dtype=np.float32)
+        weight *= np.float32(np.sqrt(2.0 / fan_in))
+        if not folded:
+            return [self._init(f"{name}.weight", weight)]
         gamma, beta, mean, var = self._bn_params(c_out)
         scale = gamma / np.sqrt(var + _BN_EPS)
-        inputs = [
-            x,
+        return [
             self._init(f"{name}.weight", weight * scale[:, None, None, None]),
             self._init(f"{name}.bias", beta - mean * scale),
         ]
-        return self.node("Conv", name, inputs, **attrs)
 
     def relu_conv_bn(
         self, prefix: str, x: str, c_in: int, c_out: int, kernel: int, stride: int = 1

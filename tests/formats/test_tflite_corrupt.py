@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 import pytest
-from tflite_builder import TflBuilder
 from tflite_models import small_cnn
 
+from bench.fitting.tflite_writer import TflWriter
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.errors import ModelError
 from pytest_edgegate.formats.tflite.load import load_tflite
@@ -31,7 +31,7 @@ def test_flipped_bytes_read_or_fail_with_a_model_error(int8: bool) -> None:
 
 
 def test_malformed_quantization_is_named() -> None:
-    b = TflBuilder()
+    b = TflWriter()
     x = b.tensor("x", [1, 4], "INT8", quant=([0.1], [300], 0))  # 300 does not fit int8
     y = b.tensor("y", [1, 4], "INT8", quant=([0.1], [0], 0))
     b.op("RELU", [x], [y])

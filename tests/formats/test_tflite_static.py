@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tflite_builder import RELU, SAME, TflBuilder
 from tflite_models import SMALL_CNN_MACS, SMALL_CNN_WEIGHTS, small_cnn, small_cnn_onnx
 
+from bench.fitting.tflite_writer import RELU, SAME, TflWriter
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.formats import load, runtime_name
 
@@ -70,7 +70,7 @@ def test_sine_model_figures_counted_by_hand():
 
 
 def test_fp16_weights_are_counted_once_at_their_stored_precision(tmp_path):
-    b = TflBuilder()
+    b = TflWriter()
     x = b.tensor("x", [1, 8, 8, 4])
     w16 = b.tensor("w16", [6, 3, 3, 4], "FLOAT16", np.ones((6, 3, 3, 4), np.float16))
     w = b.tensor("w", [6, 3, 3, 4])
@@ -84,7 +84,7 @@ def test_fp16_weights_are_counted_once_at_their_stored_precision(tmp_path):
 
 
 def test_transpose_conv_and_batch_matmul_macs_follow_the_onnx_convention(tmp_path):
-    b = TflBuilder()
+    b = TflWriter()
     x = b.tensor("x", [1, 4, 4, 8])
     shape = b.tensor("oshape", [4], "INT32", np.array([1, 8, 8, 3], np.int32))
     w = b.tensor("w", [3, 2, 2, 8], data=np.ones((3, 2, 2, 8), np.float32))
@@ -115,7 +115,7 @@ def _mobile_block(tmp_path: Path) -> Path:
     """PAD -> CONV_2D -> HARD_SWISH -> squeeze-excite (MEAN, FULLY_CONNECTED, LOGISTIC, MUL)
     -> CONCATENATION on channels -> TRANSPOSE -> QUANTIZE -> DEQUANTIZE: the glue of
     converted mobile networks."""
-    b = TflBuilder()
+    b = TflWriter()
     x = b.tensor("x", [1, 8, 8, 4])
     pads = b.tensor("pads", [4, 2], "INT32", np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))
     xp = b.tensor("xp", [1, 10, 10, 4])
