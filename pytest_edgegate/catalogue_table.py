@@ -29,6 +29,13 @@ def _throughput(profile: DeviceProfile) -> str:
     return ", ".join(f"{v:g} {units[k]}" for k, v in profile.throughput.items() if k in units)
 
 
+def _runtime(profile: DeviceProfile) -> str:
+    """The runtime the cost-model constants hold for (CPU work; ``onnxruntime`` by default)."""
+    if profile.kind == "mcu" and "runtime" not in profile.raw:
+        return ""
+    return str(profile.raw.get("runtime", "onnxruntime"))
+
+
 def catalogue_table(catalogue: Catalogue, verbose: bool = False) -> str:
     rows = []
     for p in catalogue:
@@ -38,13 +45,15 @@ def catalogue_table(catalogue: Catalogue, verbose: bool = False) -> str:
         row.append(_throughput(p))
         power = p.power
         row.append(f"{power.get('idle_w', 0):g}-{power.get('active_w', 0):g} W" if power else "")
+        row.append(_runtime(p))
         origin = "built-in" if "/profiles/data/" in p.origin.replace("\\", "/") else p.origin
         if p.overrides:
             origin += " (overrides built-in)" if "/profiles/data/" in p.overrides else " (override)"
         row.append(f"v{p.version}, {origin}")
         rows.append(row)
-    headers = ["id", "kind", "device", "compute", "memory", "bandwidth", "peak", "power", "profile"]
-    widths = [None, None, 34, 24, 22, None, 22, None, 22]
+    headers = ["id", "kind", "device", "compute", "memory", "bandwidth", "peak", "power"]
+    headers += ["runtime", "profile"]
+    widths = [None, None, 34, 24, 22, None, 22, None, None, 22]
     text = [
         f"edgegate device catalogue ({len(catalogue)} targets)",
         tabulate(rows, headers=headers, disable_numparse=True, maxcolwidths=widths),

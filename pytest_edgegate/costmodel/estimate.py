@@ -15,7 +15,7 @@ from pytest_edgegate.profiles import DeviceProfile
 
 #: Bumped whenever a formula changes: results and baselines carry it, so a comparison across
 #: cost-model versions is reported as incomparable rather than as a regression.
-COSTMODEL_VERSION = "2"
+COSTMODEL_VERSION = "3"
 
 MIB = 1024 * 1024
 DTYPE_BYTES = {
