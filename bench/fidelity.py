@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+
 from pytest_edgegate.calibration import columns as cols
 from pytest_edgegate.calibration import explore, hwnas
 from pytest_edgegate.calibration.networks import NetworkSet
@@ -116,7 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data_dir", nargs="?", default=None, help="HW-NAS data directory")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--realdev",
+        default=None,
+        help="real-device data directory (ncnn/): also validate on standard networks",
+    )
     args = parser.parse_args(argv)
+    if args.realdev:
+        from bench.fitting.realdev import report
+
+        report(args.realdev)
     start = time.perf_counter()
     try:
         data = cols.load_data(args.data_dir)

@@ -573,9 +573,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_validation(validations: Sequence[Validation]) -> None:
+def report(data_dir: str | Path) -> None:
+    """Print the ncnn validation: per core group (and the profile it feeds), in-sample, held
+    out by board and held out by network."""
+    data = Path(data_dir)
+    rows = load_rows(data)
+    grid = Grid(Design(rows, Networks(data)))
+    _, validations = validate_groups(grid)
     print(
-        f"{'core group':10s} {'rows':>5s} {'boards':>6s} {'held out':9s} {'MAPE %':>7s} "
+        f"Standard networks on real boards: {SOURCE}; {len(rows)} CPU rows (float networks, "
+        f"one core type per row), {len({r.model for r in rows})} networks"
+    )
+    print_validation(validations)
+    print()
+
+
+def print_validation(validations: Sequence[Validation]) -> None:
+    profiles = {g: f"{p}-ncnn" for p, g in CATALOGUE.items()}
+    print(
+        f"{'core group':10s} {'profile':16s} {'rows':>5s} {'boards':>6s} {'held out':10s} "
+        f"{'MAPE %':>7s} "
         f"{'+-10 %':>7s} {'+-20 %':>7s} {'x1.5 %':>7s} {'tau':>6s}"
     )
     for v in validations:
@@ -583,7 +600,8 @@ def print_validation(validations: Sequence[Validation]) -> None:
             s = v.stats[name]
             label = {"fit": "none", "board": "by board", "network": "by network"}[name]
             print(
-                f"{v.group:10s} {v.rows:5d} {v.boards:6d} {label:9s} {s['mape_pct']:7.1f} "
+                f"{v.group:10s} {profiles.get(v.group, '-'):16s} {v.rows:5d} {v.boards:6d} "
+                f"{label:10s} {s['mape_pct']:7.1f} "
                 f"{s['within_10_pct']:7.1f} {s['within_20_pct']:7.1f} {s['x1.5_pct']:7.1f} "
                 f"{s['kendall_tau']:6.3f}"
             )
