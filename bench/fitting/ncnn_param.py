@@ -169,20 +169,25 @@ class _Unsupported(Exception):
     pass
 
 
+def _window(layer: Layer) -> tuple[int, ...]:
+    """Kernel, dilation, stride (h, w each) and pads (top, left, bottom, right) of a
+    (de)convolution; an ``_h`` key defaults to its ``_w`` key, pads to the left pad."""
+    kw = layer.int(1)
+    dw = layer.int(2, 1)
+    sw = layer.int(3, 1)
+    pl = layer.int(4, 0)
+    pt = layer.int(14, pl)
+    return (
+        layer.int(11, kw), kw, layer.int(12, dw), dw, layer.int(13, sw), sw,
+        pt, pl, layer.int(16, pt), layer.int(15, pl),
+    )  # fmt: skip
+
+
 def _conv(b: _Builder, layer: Layer, depthwise: bool, int8: bool) -> None:
     x = b.blob(layer.inputs[0])
     n, cin, h, w = b.shape[x]
     cout = layer.int(0)
-    kw = layer.int(1)
-    kh = layer.int(11, kw)
-    dw = layer.int(2, 1)
-    dh = layer.int(12, dw)
-    sw = layer.int(3, 1)
-    sh = layer.int(13, sw)
-    pl = layer.int(4, 0)
-    pr = layer.int(15, pl)
-    pt = layer.int(14, pl)
-    pb = layer.int(16, pt)
+    kh, kw, dh, dw, sh, sw, pt, pl, pb, pr = _window(layer)
     group = layer.int(7, 1) if depthwise else 1
     if pl in (-233, -234):
         pt, pb = _same_pads(h, kh, sh, dh, pl == -233)
@@ -238,16 +243,7 @@ def _deconv(b: _Builder, layer: Layer, depthwise: bool) -> None:
     x = b.blob(layer.inputs[0])
     n, cin, h, w = b.shape[x]
     cout = layer.int(0)
-    kw = layer.int(1)
-    kh = layer.int(11, kw)
-    dw = layer.int(2, 1)
-    dh = layer.int(12, dw)
-    sw = layer.int(3, 1)
-    sh = layer.int(13, sw)
-    pl = layer.int(4, 0)
-    pr = layer.int(15, pl)
-    pt = layer.int(14, pl)
-    pb = layer.int(16, pt)
+    kh, kw, dh, dw, sh, sw, pt, pl, pb, pr = _window(layer)
     group = layer.int(7, 1) if depthwise else 1
     oh = (h - 1) * sh + dh * (kh - 1) + 1 - pt - pb
     ow = (w - 1) * sw + dw * (kw - 1) + 1 - pl - pr
