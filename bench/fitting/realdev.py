@@ -529,7 +529,8 @@ def profile_text(profile_id: str, fit: Fit, rows: Sequence[Row], stats: Validati
         f"# {_BOARD_NOTE[profile_id]} running ncnn: {profile_id} with ncnn's constants.",
         f'id = "{profile_id}-ncnn"',
         'version = "1.0"',
-        f'name = "{_BOARD_NOTE[profile_id]}, ncnn runtime (fp16 on ARMv8.2, Winograd 3x3)"',
+        f'name = "{_BOARD_NOTE[profile_id]}, ncnn runtime '
+        '(Winograd 3x3; fp16 arithmetic where the core has it)"',
         'kind = "cpu"',
         f'extends = "{profile_id}"',
         'runtime = "ncnn"',

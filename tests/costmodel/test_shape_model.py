@@ -38,7 +38,9 @@ fixed_us = 0.0
 """
 
 
-def profile(tmp_path: Path, runtime: str = "onnxruntime", table: str = SHAPE_TABLE, base="cortex-a76"):
+def profile(
+    tmp_path: Path, runtime: str = "onnxruntime", table: str = SHAPE_TABLE, base="cortex-a76"
+):
     text = (
         f'id = "shape-{runtime}"\nversion = "t"\nname = "test"\nkind = "cpu"\n'
         f'extends = "{base}"\nruntime = "{runtime}"\n{table}'
