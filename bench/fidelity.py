@@ -120,7 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data_dir", nargs="?", default=None, help="HW-NAS data directory")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--realdev",
+        default=None,
+        help="real-device data directory (ncnn/): also validate on standard networks",
+    )
     args = parser.parse_args(argv)
+    if args.realdev:
+        from bench.fitting.realdev import report
+
+        report(args.realdev)
     start = time.perf_counter()
     try:
         data = cols.load_data(args.data_dir)

@@ -43,6 +43,13 @@ def _power(profile: DeviceProfile) -> str:
     return text
 
 
+def _runtime(profile: DeviceProfile) -> str:
+    """The runtime the cost-model constants hold for (CPU work; ``onnxruntime`` by default)."""
+    if profile.kind == "mcu" and "runtime" not in profile.raw:
+        return ""
+    return str(profile.raw.get("runtime", "onnxruntime"))
+
+
 def catalogue_table(catalogue: Catalogue, verbose: bool = False) -> str:
     rows = []
     for p in catalogue:
@@ -51,13 +58,15 @@ def catalogue_table(catalogue: Catalogue, verbose: bool = False) -> str:
         row.append(f"{bw:g} GB/s" if bw else "")
         row.append(_throughput(p))
         row.append(_power(p))
+        row.append(_runtime(p))
         origin = "built-in" if "/profiles/data/" in p.origin.replace("\\", "/") else p.origin
         if p.overrides:
             origin += " (overrides built-in)" if "/profiles/data/" in p.overrides else " (override)"
         row.append(f"v{p.version}, {origin}")
         rows.append(row)
-    headers = ["id", "kind", "device", "compute", "memory", "bandwidth", "peak", "power", "profile"]
-    widths = [None, None, 34, 24, 22, None, 22, 24, 22]
+    headers = ["id", "kind", "device", "compute", "memory", "bandwidth", "peak", "power"]
+    headers += ["runtime", "profile"]
+    widths = [None, None, 34, 24, 22, None, 22, 24, None, 22]
     text = [
         f"edgegate device catalogue ({len(catalogue)} targets)",
         tabulate(rows, headers=headers, disable_numparse=True, maxcolwidths=widths),

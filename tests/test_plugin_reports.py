@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from modelgen import conv_model, save
 
+from pytest_edgegate.profiles import load_catalogue
+
 pytestmark = pytest.mark.usefixtures("models_dir")
 
 TESTS = """
@@ -34,9 +36,10 @@ def test_json_results_are_complete_and_sorted(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["edgegate wrote JSON results: *out.json"])
     doc = json.loads((pytester.path / "out.json").read_text())
     assert doc["schema_version"] == 1 and doc["tool"]["name"] == "pytest-edgegate"
+    shipped = load_catalogue()
     assert doc["environment"]["onnxruntime"] and doc["environment"]["profiles"] == {
-        "cortex-a53": "1.1", "cortex-a72": "1.1",
-    }  # fmt: skip
+        t: shipped.get(t).version for t in ("cortex-a53", "cortex-a72")
+    }
     ids = [(r["nodeid"], r["target"]) for r in doc["results"]]
     assert ids == sorted(ids) and len(ids) == 4
     first = doc["results"][0]

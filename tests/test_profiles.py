@@ -164,3 +164,11 @@ def test_unsourced_numbers_are_reported(tmp_path: Path) -> None:
     text = VALID.replace('"cpu.cores" = "toy datasheet"\n', "")
     toy = load_catalogue([write(tmp_path, text)]).get("toy")
     assert toy.unsourced == ("cpu.cores",)
+
+
+def test_every_runtime_the_schema_accepts_is_described() -> None:
+    """The schema's runtime ids and the cost model's runtime table name the same runtimes."""
+    from pytest_edgegate.costmodel.runtimes import RUNTIMES
+    from pytest_edgegate.profiles.schema import TOP_LEVEL
+
+    assert set(TOP_LEVEL["runtime"].choices) == set(RUNTIMES)

@@ -15,12 +15,12 @@ measurements (``bench/fit_profiles.py``) or derived from cited figures.
 
 from __future__ import annotations
 
-from pytest_edgegate.costmodel.estimate import (
+from pytest_edgegate.costmodel.estimate import estimate
+from pytest_edgegate.costmodel.records import (
     COSTMODEL_VERSION,
     CostModelUnavailable,
     Estimate,
     NodeCost,
-    estimate,
 )
 
 __all__ = ["COSTMODEL_VERSION", "CostModelUnavailable", "Estimate", "NodeCost", "estimate"]

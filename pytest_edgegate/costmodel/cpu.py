@@ -1,12 +1,14 @@
-"""Pricing nodes on a CPU: the terms of :mod:`.terms` times the profile's efficiencies."""
+"""Pricing nodes on a CPU: the terms of :mod:`.terms` and :mod:`.kernels` times the constants."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from pytest_edgegate.analysis import NodeStats
+from pytest_edgegate.costmodel.kernels import MAC_KINDS, gemm_shape, kernel_kind, useful_threads
 from pytest_edgegate.costmodel.params import CostParams
-from pytest_edgegate.costmodel.terms import cpu_terms
+from pytest_edgegate.costmodel.runtimes import Runtime, runtime_of
+from pytest_edgegate.costmodel.terms import HALF_TYPES, INT_TYPES, cpu_class, cpu_terms, peak_ops
 from pytest_edgegate.profiles import DeviceProfile
 
 
@@ -26,23 +28,86 @@ class CpuTime:
         return max(parts, key=lambda k: parts[k])
 
 
+def runtime_peak(profile: DeviceProfile, dtype: str, runtime: Runtime) -> float | None:
+    """Peak op/s a node of ``dtype`` runs at: a float node at the fp16 peak when the runtime
+    computes float in fp16 and the core has fp16 arithmetic (ARMv8.2+)."""
+    if (
+        runtime.fp16_arithmetic
+        and dtype not in INT_TYPES
+        and dtype not in HALF_TYPES
+        and "fp16_gflops" in profile.throughput
+    ):
+        return profile.throughput["fp16_gflops"] * 1e9
+    return peak_ops(profile, dtype)
+
+
+def shape_terms(
+    node: NodeStats, profile: DeviceProfile, params: CostParams, threads: int
+) -> dict[str, float] | None:
+    """The node's time as ``{constant name: quantity}``: seconds = sum(quantity * constant),
+    with constants as :func:`coefficients` gives them (the fitter solves for those)."""
+    base = cpu_terms(node, profile)
+    runtime = runtime_of(profile.raw)
+    peak = runtime_peak(profile, node.compute_dtype, runtime)
+    if base is None or peak is None:
+        return None
+    kind = kernel_kind(node, runtime)
+    at_peak = node.flops / peak
+    if params.per_node_threads:  # constants are shares of one core's peak
+        grain = (params.parallel_grain_mflop or 0.0) * 1e6
+        split = useful_threads(node.flops, threads, grain, params.parallel_efficiency)
+        at_peak *= max(1, profile.cpu.cores) / split
+    else:
+        at_peak *= params.speedup(params.threads) / params.speedup(threads)
+    terms = {
+        f"eff_{kind}": at_peak,
+        "eff_cache": base.cache_s_at_bw,
+        "eff_dram": base.dram_s_at_bw,
+    }
+    shape = gemm_shape(node) if kind in MAC_KINDS else None
+    if shape is not None:
+        terms.update(
+            small_m=at_peak / shape.m, small_n=at_peak / shape.n, small_k=at_peak / shape.k
+        )
+    terms["dispatch_us"] = float(base.dispatch)
+    terms["sync_us"] = float(base.dispatch) if threads > 1 and params.per_node_threads else 0.0
+    return terms
+
+
+def coefficient(params: CostParams, name: str, node: NodeStats) -> float:
+    """Seconds per unit of the quantity ``name`` of :func:`shape_terms`."""
+    if name.startswith("eff_"):
+        eff = getattr(params, name)
+        if eff is None and name not in ("eff_cache", "eff_dram"):
+            eff = params.eff(cpu_class(node))
+        return 1.0 / (eff or 1.0)
+    if name in ("dispatch_us", "sync_us"):
+        return getattr(params, name) * 1e-6
+    return getattr(params, name)
+
+
 def cpu_time(
     node: NodeStats, profile: DeviceProfile, params: CostParams, threads: int
 ) -> CpuTime | None:
     """Seconds of one node on the profile's CPU at ``threads`` threads.
 
-    The compute term scales with threads by Amdahl's law relative to the thread count the
-    constants were fitted at; memory terms do not (the cores share one memory bus), nor does
-    the dispatch overhead (the runtime issues nodes one by one in sequential execution).
+    Compute scales with threads either per node, from the work it has to split
+    (``parallel_grain_mflop``, constants at one thread), or by one Amdahl fraction relative to
+    the thread count the constants were fitted at; memory terms do not scale (the cores share
+    one memory bus), nor does the dispatch overhead (nodes are issued one by one).
     """
-    terms = cpu_terms(node, profile)
+    terms = shape_terms(node, profile, params, threads)
     if terms is None:
         return None
-    scale = params.speedup(params.threads) / params.speedup(threads)
-    eff = params.eff(terms.cls) or 1.0
-    return CpuTime(
-        compute_s=terms.compute_s_at_peak / eff * scale,
-        memory_s=terms.cache_s_at_bw / (params.eff_cache or 1.0)
-        + terms.dram_s_at_bw / (params.eff_dram or 1.0),
-        overhead_s=terms.dispatch * params.dispatch_us * 1e-6,
-    )
+    compute = memory = overhead = 0.0
+    for name, quantity in terms.items():
+        if not quantity:
+            continue
+        seconds = quantity * coefficient(params, name, node)
+        if name in ("eff_cache", "eff_dram"):
+            memory += seconds
+        elif name in ("dispatch_us", "sync_us"):
+            overhead += seconds
+        else:
+            compute += seconds
+    return CpuTime(compute_s=compute, memory_s=memory, overhead_s=overhead)

@@ -26,6 +26,19 @@ class CostParams:
     eff_depthwise: float | None = None
     eff_gemm: float | None = None
     eff_vector: float | None = None
+    eff_winograd: float | None = None
+    eff_grouped: float | None = None
+    eff_elementwise: float | None = None
+    eff_pool: float | None = None
+    eff_resize: float | None = None
+    eff_norm: float | None = None
+    eff_data: float | None = None
+    small_m: float = 0.0
+    small_n: float = 0.0
+    small_k: float = 0.0
+    parallel_grain_mflop: float | None = None
+    parallel_efficiency: float = 1.0
+    sync_us: float = 0.0
     eff_cache: float | None = None
     eff_dram: float | None = None
     dispatch_us: float = 0.0
@@ -75,6 +88,11 @@ class CostParams:
             self.npu_pj_per_dram_byte,
             self.npu_static_w,
         )
+
+    @property
+    def per_node_threads(self) -> bool:
+        """Thread scaling per node from its work (else one Amdahl fraction for every node)."""
+        return self.parallel_grain_mflop is not None
 
     def speedup(self, threads: int) -> float:
         """Amdahl speed-up of the compute terms at ``threads`` relative to one thread."""

@@ -284,8 +284,37 @@ class Catalogue:
             files = sorted(path.glob("*.toml"))
             if not files:
                 raise ProfileError(str(path), "directory holds no *.toml profile files")
-            return [self.add_file(f) for f in files]
+            return [self.add_file(f) for f in _bases_first(files)]
         return [self.add_file(path)]
+
+
+def _bases_first(files: list[Path]) -> list[Path]:
+    """``files`` in name order, except that a file comes after the one its ``extends`` names
+    (``cortex-a53-ncnn.toml`` extends ``cortex-a53``, which sorts after it)."""
+    ids: dict[str, Path] = {}
+    extends: dict[Path, str] = {}
+    for f in files:
+        try:
+            raw = parse_file(f)
+        except ProfileError:
+            continue  # reported when the file itself is added
+        if isinstance(raw.get("id"), str):
+            ids[raw["id"]] = f
+        if isinstance(raw.get("extends"), str):
+            extends[f] = raw["extends"]
+    ordered: list[Path] = []
+
+    def visit(f: Path, seen: tuple[Path, ...]) -> None:
+        if f in ordered or f in seen:
+            return
+        base = ids.get(extends.get(f, ""))
+        if base is not None:
+            visit(base, (*seen, f))
+        ordered.append(f)
+
+    for f in files:
+        visit(f, ())
+    return ordered
 
 
 def _builtin_dir() -> Path:

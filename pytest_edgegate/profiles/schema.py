@@ -41,7 +41,12 @@ TOP_LEVEL: dict[str, Field] = {
     "kind": Field("str", required=True, choices=KINDS, doc="cpu, npu or mcu"),
     "description": Field("str", doc="what the device is and what it is used for"),
     "extends": Field("str", doc="id of a profile this file starts from and overrides"),
-    "runtime": Field("str", doc="inference runtime the estimate models (e.g. x-cube-ai)"),
+    "runtime": Field(
+        "str",
+        choices=("onnxruntime", "ncnn", "litert", "litert-xnnpack", "x-cube-ai", "tflite-micro"),
+        doc="inference runtime the cost-model constants hold for (default onnxruntime); "
+        "see pytest_edgegate/costmodel/runtimes.py",
+    ),
 }
 
 SECTIONS: dict[str, dict[str, Field]] = {
@@ -107,6 +112,19 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "eff_depthwise": _num("share of peak reached by depthwise convolutions"),
         "eff_gemm": _num("share of peak reached by Gemm/MatMul"),
         "eff_vector": _num("share of peak reached by every other operator"),
+        "eff_winograd": _num("share of peak reached by 3x3 convolutions via Winograd (>1 ok)"),
+        "eff_grouped": _num("share of peak reached by grouped (not depthwise) convolutions"),
+        "eff_elementwise": _num("share of peak reached by elementwise operators"),
+        "eff_pool": _num("share of peak reached by pooling and reductions"),
+        "eff_resize": _num("share of peak reached by Resize"),
+        "eff_norm": _num("share of peak reached by softmax and normalisations"),
+        "eff_data": _num("share of peak reached by data movement (concat, transpose...)"),
+        "small_m": Field("float", minimum=0.0, doc="efficiency penalty of a small GEMM M"),
+        "small_n": Field("float", minimum=0.0, doc="efficiency penalty of a small GEMM N"),
+        "small_k": Field("float", minimum=0.0, doc="efficiency penalty of a small GEMM K"),
+        "parallel_grain_mflop": _num("work per extra thread before it helps, MFLOP"),
+        "parallel_efficiency": Field("float", maximum=1.0, doc="share of a core per extra thread"),
+        "sync_us": Field("float", minimum=0.0, doc="per-node cost of multi-threading, us"),
         "eff_cache": _num("bandwidth multiple for data that fits the cache"),
         "eff_dram": _num("share of the bandwidth reached for data that does not"),
         "dispatch_us": Field("float", minimum=0.0, doc="runtime overhead per node, us"),

@@ -309,8 +309,12 @@ def test_shipped_efficiencies_are_physical(catalogue) -> None:
         if not table:
             continue
         for key, value in table.items():
+            # Winograd does fewer multiplications than the direct convolution's FLOPs it is
+            # priced on, so its effective share of the peak may exceed 1 (at most 9 = 81/9
+            # for F(6x6, 3x3)); nothing else may
+            top = 9.0 if key == "eff_winograd" else 1.0
             if key.startswith(("eff_", "npu_eff_")) and key != "eff_cache":
-                assert 0 < value <= 1.0, (profile.id, key, value)
+                assert 0 < value <= top, (profile.id, key, value)
         assert 0 < table["eff_cache"] <= fit.MAX_CACHE_MULTIPLE
         assert 0.0 <= table["parallel_fraction"] <= 1.0
 

@@ -1,0 +1,117 @@
+"""Shape-aware CPU terms: which kernel a node runs as, its GEMM shape and its thread split.
+
+:mod:`.terms` gives a node's work at the CPU's peak; this module says how far from that peak
+the kernel runs.  A convolution or matrix product is a GEMM of ``M`` output channels (or
+features) by ``N`` output positions (or rows) over a reduction of ``K``; its efficiency rises
+with each of them and saturates::
+
+    compute = flops / peak * (1 / eff_kind + small_m / M + small_n / N + small_k / K)
+
+which stays linear in the constants (``1 / eff_kind`` and the ``small_*`` penalties), so the
+fitter's non-negative least squares still applies.  Kernel kinds are priced apart: dense,
+3x3 Winograd-eligible (where the runtime has Winograd), 1x1, grouped and depthwise
+convolutions, GEMM/MatMul/attention, and the memory-bound kinds (elementwise, pooling,
+resize, normalisation/softmax, data movement).  A kind without its own constant falls back
+to the legacy class of :func:`.terms.cpu_class`, so a profile with only the legacy constants
+gets the legacy numbers.  The runtime a profile names decides the peak a float node runs at
+(:mod:`.runtimes`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pytest_edgegate.analysis import NodeStats
+from pytest_edgegate.costmodel.runtimes import Runtime
+from pytest_edgegate.costmodel.terms import cpu_class
+
+#: Kernel kinds, and the legacy class each falls back to when a profile has no own constant.
+KINDS: dict[str, str] = {
+    "conv": "conv",
+    "winograd": "conv",
+    "pointwise": "pointwise",
+    "grouped": "conv",
+    "depthwise": "depthwise",
+    "gemm": "gemm",
+    "elementwise": "vector",
+    "pool": "vector",
+    "resize": "vector",
+    "norm": "vector",
+    "data": "vector",
+}
+MAC_KINDS = ("conv", "winograd", "pointwise", "grouped", "depthwise", "gemm")
+_NORM_OPS = {"Softmax", "LogSoftmax", "LayerNormalization", "LRN", "BatchNormalization"}
+
+
+@dataclass(frozen=True)
+class GemmShape:
+    """The GEMM a node computes: M outputs per position, N positions, K-long reductions."""
+
+    m: int
+    n: int
+    k: int
+
+
+def kernel_kind(node: NodeStats, runtime: Runtime) -> str:
+    """The kernel ``node`` runs as under ``runtime`` (a key of :data:`KINDS`)."""
+    cls = cpu_class(node)
+    if cls == "conv":
+        kernel = node.attrs.get("kernel_shape") or []
+        group = int(node.attrs.get("group", 1))
+        strides = node.attrs.get("strides") or []
+        dilations = node.attrs.get("dilations") or []
+        if group > 1:
+            return "grouped"
+        if (
+            runtime.winograd
+            and list(kernel) == [3, 3]
+            and all(s == 1 for s in strides)
+            and all(d == 1 for d in dilations)
+            and node.op_type in ("Conv", "FusedConv")
+        ):
+            return "winograd"
+        return "conv"
+    if cls in ("pointwise", "depthwise", "gemm"):
+        return cls
+    if node.op_class == "pool" or node.op_class == "reduce":
+        return "pool"
+    if node.op_type in ("Resize", "Upsample"):
+        return "resize"
+    if node.op_type in _NORM_OPS or node.op_class == "norm":
+        return "norm"
+    if node.op_class in ("elementwise", "activation", "quant"):
+        return "elementwise"
+    return "data"
+
+
+def gemm_shape(node: NodeStats) -> GemmShape | None:
+    """The node's GEMM dimensions, or ``None`` for a node that is not a matrix product."""
+    if node.macs <= 0 or not node.output_shapes or not node.output_shapes[0]:
+        return None
+    out = node.output_shapes[0]
+    macs = node.macs // max(1, node.executions)
+    if node.op_class == "conv" and len(out) >= 3:
+        group = max(1, int(node.attrs.get("group", 1)))
+        m = max(1, out[1] // group)
+        n = max(1, math.prod(out[2:]) * out[0])
+        # depthwise: one output channel per group; channels are the parallel dimension
+        if m == 1:
+            m = max(1, out[1])
+            k = max(1, macs // max(1, m * n))
+            return GemmShape(m, n, k)
+        k = max(1, macs // max(1, m * n * group))
+        return GemmShape(m, n, k)
+    m = max(1, out[-1])
+    n = max(1, math.prod(out) // m)
+    k = max(1, macs // max(1, m * n))
+    return GemmShape(m, n, k)
+
+
+def useful_threads(flops: float, threads: int, grain_flops: float, efficiency: float) -> float:
+    """Threads' worth of speed-up a node gets: at most one thread per ``grain_flops`` of work,
+    each extra thread adding ``efficiency`` of a core (memory and synchronisation share)."""
+    if threads <= 1:
+        return 1.0
+    usable = min(float(threads), max(1.0, flops / grain_flops)) if grain_flops > 0 else threads
+    return 1.0 + (usable - 1.0) * efficiency

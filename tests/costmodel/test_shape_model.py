@@ -1,0 +1,150 @@
+"""The shape-aware CPU model: kernel kinds, GEMM-shape efficiency, per-node threads, runtimes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from pytest_edgegate.analysis import analyze
+from pytest_edgegate.costmodel import estimate
+from pytest_edgegate.costmodel.kernels import gemm_shape, kernel_kind, useful_threads
+from pytest_edgegate.costmodel.runtimes import RUNTIMES
+from pytest_edgegate.errors import ProfileError
+from pytest_edgegate.profiles import load_catalogue
+
+SHAPE_TABLE = """
+[costmodel]
+threads = 1
+parallel_fraction = 0.0
+parallel_grain_mflop = 1.0
+parallel_efficiency = 0.8
+eff_conv = 0.5
+eff_winograd = 1.5
+eff_pointwise = 0.5
+eff_depthwise = 0.25
+eff_gemm = 0.5
+eff_vector = 0.1
+eff_cache = 2.0
+eff_dram = 0.5
+small_m = 16.0
+small_n = 0.0
+small_k = 8.0
+dispatch_us = 0.0
+fixed_us = 0.0
+"""
+
+
+def profile(
+    tmp_path: Path, runtime: str = "onnxruntime", table: str = SHAPE_TABLE, base="cortex-a76"
+):
+    text = (
+        f'id = "shape-{runtime}"\nversion = "t"\nname = "test"\nkind = "cpu"\n'
+        f'extends = "{base}"\nruntime = "{runtime}"\n{table}'
+    )
+    path = tmp_path / f"shape-{runtime}.toml"
+    path.write_text(text)
+    return load_catalogue([path]).get(f"shape-{runtime}")
+
+
+def conv(cin: int, cout: int, hw: int, k: int = 3, stride: int = 1, group: int = 1):
+    w = np.zeros((cout, cin // group, k, k), np.float32)
+    node = helper.make_node(
+        "Conv", ["x", "w"], ["y"], pads=[k // 2] * 4, strides=[stride] * 2, group=group, name="c"
+    )
+    out = (hw + 2 * (k // 2) - k) // stride + 1
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, hw, hw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, out, out])],
+        initializer=[numpy_helper.from_array(w, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return analyze(model)
+
+
+def flops_per_s(analysis, prof, threads=1) -> float:
+    est = estimate(analysis, prof, threads=threads)
+    return analysis.nodes[0].flops / (est.nodes[0].time_ms * 1e-3)
+
+
+def test_kernel_kinds_and_gemm_shapes():
+    ort, ncnn = RUNTIMES["onnxruntime"], RUNTIMES["ncnn"]
+    dense = conv(32, 64, 28).nodes[0]
+    assert kernel_kind(dense, ort) == "conv"
+    assert kernel_kind(dense, ncnn) == "winograd"
+    assert kernel_kind(conv(32, 64, 28, stride=2).nodes[0], ncnn) == "conv"
+    assert kernel_kind(conv(32, 64, 28, k=1).nodes[0], ncnn) == "pointwise"
+    dw = conv(32, 32, 28, group=32).nodes[0]
+    assert kernel_kind(dw, ncnn) == "depthwise"
+    assert kernel_kind(conv(32, 64, 28, group=4).nodes[0], ncnn) == "grouped"
+    shape = gemm_shape(dense)
+    assert (shape.m, shape.n, shape.k) == (64, 28 * 28, 32 * 9)
+    shape = gemm_shape(dw)
+    assert (shape.m, shape.n, shape.k) == (32, 28 * 28, 9)
+
+
+def test_efficiency_rises_with_channels_and_saturates(tmp_path):
+    prof = profile(tmp_path)
+    speeds = [flops_per_s(conv(c, c, 28), prof) for c in (8, 32, 128, 512)]
+    assert speeds == sorted(speeds)
+    assert speeds[-1] / speeds[-2] < speeds[1] / speeds[0]  # saturating
+    one_core_peak = prof.throughput["fp32_gflops"] * 1e9 / prof.cpu.cores
+    assert speeds[-1] < 0.5 * one_core_peak  # never above eff_conv of one core's peak
+
+
+def test_threads_scale_per_node_with_the_work(tmp_path):
+    prof = profile(tmp_path)
+    big, small = conv(256, 256, 28), conv(4, 4, 4)
+
+    def compute_gain(a):
+        one, four = (estimate(a, prof, threads=t).breakdown["compute_ms"] for t in (1, 4))
+        return one / four
+
+    assert compute_gain(big) == pytest.approx(1 + 3 * 0.8)
+    assert compute_gain(small) == pytest.approx(1.0)
+    assert useful_threads(2.5e6, 4, 1e6, 1.0) == pytest.approx(2.5)
+
+
+def test_ncnn_runtime_uses_fp16_and_winograd(tmp_path):
+    flat = SHAPE_TABLE.replace("small_m = 16.0", "small_m = 0.0").replace("small_k = 8.0", "")
+    ort, ncnn = profile(tmp_path, "onnxruntime", flat), profile(tmp_path, "ncnn", flat)
+
+    def compute_ratio(a):
+        return (
+            estimate(a, ort, threads=1).breakdown["compute_ms"]
+            / estimate(a, ncnn, threads=1).breakdown["compute_ms"]
+        )
+
+    # fp16 arithmetic doubles the A76's peak; Winograd's 1.5 against the direct 0.5
+    assert compute_ratio(conv(64, 64, 56)) == pytest.approx(2 * 1.5 / 0.5, rel=1e-6)
+    assert compute_ratio(conv(64, 64, 56, k=1)) == pytest.approx(2.0, rel=1e-6)
+
+
+def test_estimates_are_bit_identical(tmp_path):
+    prof = profile(tmp_path, "ncnn")
+    a = conv(48, 96, 40)
+    assert estimate(a, prof, threads=3).to_dict() == estimate(a, prof, threads=3).to_dict()
+
+
+def test_unknown_runtime_is_an_error_naming_the_key(tmp_path):
+    with pytest.raises(ProfileError, match="runtime"):
+        profile(tmp_path, "tensorrt")
+
+
+def test_shipped_ncnn_variants_load_after_their_base_and_show_the_runtime():
+    catalogue = load_catalogue()
+    for base in ("cortex-a53", "cortex-a72", "cortex-a76"):
+        variant = catalogue.get(f"{base}-ncnn")
+        assert variant.raw["runtime"] == "ncnn"
+        assert variant.cpu == catalogue.get(base).cpu
+        assert not variant.unsourced
+    from pytest_edgegate.catalogue_table import catalogue_table
+
+    text = catalogue_table(catalogue)
+    assert "runtime" in text and "ncnn" in text and "onnxruntime" in text
