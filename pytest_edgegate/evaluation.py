@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 def static_metrics(analysis: ModelAnalysis) -> dict[str, Availability]:
     """The metrics that need no execution: identical on every machine."""
-    return {name: Availability(value, "static") for name, value in analysis.metrics().items()}
+    out = {name: Availability(value, "static") for name, value in analysis.metrics().items()}
+    if not analysis.peak_memory_known:
+        out["peak_memory_mb"] = Availability(None, reason=analysis.peak_memory_unknown_reason())
+    return out
 
 
 def cost_metrics(
@@ -70,8 +73,8 @@ def accuracy_metrics(requested: bool) -> dict[str, Availability]:
     """Why each accuracy metric is missing until an evaluation provides it."""
     if requested:
         drop = (
-            "needs labels and a metric: pass dataset= with (inputs, labels) and "
-            "metric='top1', 'top5', 'mae' or a callable"
+            "needs labelled data: pass dataset= with (inputs, labels); the metric is top1 for "
+            "integer class labels, else pass metric='top1', 'top5', 'mae' or a callable"
         )
         fidelity = "the reference and candidate outputs could not be compared"
     else:
@@ -84,31 +87,50 @@ def accuracy_metrics(requested: bool) -> dict[str, Availability]:
     }
 
 
-def device_fit(profile: DeviceProfile, analysis: ModelAnalysis) -> list[Verdict]:
+def device_fit(
+    profile: DeviceProfile, analysis: ModelAnalysis, measured_mb: float | None = None
+) -> tuple[list[Verdict], list[str]]:
     """Checks every model must pass on a device, budget or not: does it fit in memory?
 
     On a microcontroller the weights live in flash and the activations in SRAM, so the two
-    are checked separately; elsewhere weights and peak activations share the RAM.
+    are checked separately; elsewhere weights and peak activations share the RAM, judged on
+    the peak measured under the device's cap when the model was run (``measured_mb``).  An
+    activation peak the analysis cannot know (a size that depends on input values) is not
+    judged on its lower bound: it gets a note saying so instead of a verdict.
+    Returns the verdicts and those notes.
     """
     weights_mb = analysis.param_bytes / MB
     activations_mb = analysis.peak_activation_bytes / MB
+    known = analysis.peak_memory_known
     if profile.is_mcu:
         checks = [
-            ("flash_mb", weights_mb, profile.flash_mb, "weights in device flash"),
-            ("sram_mb", activations_mb, profile.sram_mb, "peak activations in device SRAM"),
+            ("flash_mb", weights_mb, profile.flash_mb, "weights in device flash", "static"),
+            (
+                "sram_mb",
+                activations_mb if known else None,
+                profile.sram_mb,
+                "peak activations in device SRAM",
+                "static",
+            ),
         ]
+    elif measured_mb is not None:
+        checks = [("peak_memory_mb", measured_mb, profile.ram_mb, "device RAM", "measured")]
     else:
-        checks = [
-            ("peak_memory_mb", weights_mb + activations_mb, profile.ram_mb, "device RAM"),
-        ]
-    verdicts = []
-    for metric, value, bound, what in checks:
+        peak = weights_mb + activations_mb if known else None
+        checks = [("peak_memory_mb", peak, profile.ram_mb, "device RAM", "static")]
+    verdicts, notes = [], []
+    for metric, value, bound, what, source in checks:
         if bound is None:
             continue
-        verdicts.append(
-            Verdict(metric, "max", bound, value, value <= bound, "static", what, "device")
-        )
-    return verdicts
+        if value is None:
+            notes.append(
+                f"device fit not checked: {what} ({bound:g} MB on {profile.id}) against a peak "
+                f"that is {analysis.peak_memory_unknown_reason()}"
+            )
+            continue
+        passed = value <= bound
+        verdicts.append(Verdict(metric, "max", bound, value, passed, source, what, "device"))
+    return verdicts, notes
 
 
 #: Longest metadata text kept in a result (a doc string can be megabytes), and most entries.

@@ -32,6 +32,8 @@ def _test_name(nodeid: str, target: str) -> str:
 def _cell(result: EdgeResult, metric: str, delta: Mapping[str, Any] | None) -> str:
     value = result.metrics.get(metric)
     text = "n/a" if value is None else f"{value:.4g}"
+    if value is None and result.unavailable.get(metric, "").startswith("unknown"):
+        text = "unknown"
     for verdict in result.verdicts:
         if verdict.metric == metric and verdict.keyword != "device":
             sign = "<=" if verdict.kind == "max" else ">="

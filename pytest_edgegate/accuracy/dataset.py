@@ -8,7 +8,8 @@ Accepted forms (see :class:`~pytest_edgegate.accuracy.spec.AccuracySpec`):
 - a single ``(inputs, labels)`` tuple, or a bare array: one batch;
 - an ``.npz`` path, or a mapping, with ``x`` (or ``x.<input name>`` per input) and ``y``;
 - a callable returning any of these (called once: a generator function restarts cleanly);
-- ``None``: seeded random inputs, for output fidelity without data.
+- ``None``: the test's ``inputs=`` (unlabelled, for output fidelity) when it gave some, else
+  seeded random inputs, marked as such (:data:`RANDOM_INPUTS_NOTE`).
 
 ``inputs`` is an array (the model's single input, or ``input_name``) or a dict of arrays by
 input name.  Axis 0 counts samples in every input and in the labels.  Arrays are cast to the
@@ -64,6 +65,14 @@ def load_npz(path: str) -> dict[str, np.ndarray]:
         raise ValueError(f"not a valid .npz file, the zip archive is corrupt ({exc})") from None
 
 
+#: Why a comparison on generated inputs is weak, for the result and the failure message.
+RANDOM_INPUTS_NOTE = (
+    "measured on random inputs, not on real data: a weak test, since a quantized (int8) "
+    "model's scales are calibrated to the range of real inputs and random values fall "
+    "outside it; pass inputs= (arrays or an .npz) or dataset= with real samples"
+)
+
+
 @dataclass(frozen=True, eq=False)
 class Batch:
     """One batch as the data set gave it, checked: ``index`` counts from 1."""
@@ -99,8 +108,11 @@ class DataSource:
         random_samples: int,
         seed: int,
         batch: int,
+        given_inputs: Any = None,
     ) -> None:
         self.inputs = {sig.name: sig for sig in inputs}
+        self.given_inputs = given_inputs
+        self.random = False
         self.order = [sig.name for sig in inputs]
         self.input_name = input_name
         self.need_labels = need_labels
@@ -123,7 +135,11 @@ class DataSource:
         if dataset is None:
             if called:
                 raise AccuracyError("the data set callable returned None", kind="data")
-            self.description = f"{self.random_samples} seeded random samples"
+            if self.given_inputs is not None:
+                return self._given()
+            self.description = f"{self.random_samples} seeded random inputs"
+            self.random = True
+            self.notes.append(f"fidelity {RANDOM_INPUTS_NOTE}")
             return self._random()
         if isinstance(dataset, (str, os.PathLike)):
             self.description = f"the data set file {os.fspath(dataset)}"
@@ -169,6 +185,36 @@ class DataSource:
             and bool(value)
             and all(isinstance(k, str) and k in self.inputs for k in value)
         )
+
+    def _given(self) -> Iterator[Any]:
+        """The test's ``inputs=``: a dict of arrays by input name, one array for a
+        single-input model, or an ``.npz`` path holding one array per input name."""
+        given = self.given_inputs
+        if isinstance(given, (str, os.PathLike)):
+            path = os.fspath(given)
+            self.description = f"the inputs file {path}"
+            try:
+                arrays = load_npz(path)
+            except (OSError, ValueError, EOFError, MemoryError) as exc:
+                raise AccuracyError(
+                    f"cannot read the inputs file {path}: {exc}", kind="data"
+                ) from None
+            if not self._is_input_dict(arrays):
+                raise AccuracyError(
+                    f"the inputs file {path} holds arrays {', '.join(sorted(arrays)) or 'none'}; "
+                    f"expected one array per model input ({', '.join(self.order)})",
+                    kind="data",
+                )
+            given = arrays
+        else:
+            self.description = "the inputs given with inputs="
+        if isinstance(given, Mapping) and not self._is_input_dict(given):
+            raise AccuracyError(
+                f"inputs= has keys {', '.join(sorted(map(str, given))) or 'none'}; expected the "
+                f"model's input names ({', '.join(self.order)})",
+                kind="data",
+            )
+        return iter([given])
 
     def _from_npz(self, path: str) -> tuple[Any, Any]:
         try:

@@ -82,7 +82,7 @@ def test_identical_models_without_labels_give_exact_fidelity(model_file):
     assert result.sqnr_db == 140.0 and result.top1_agreement == 1.0 and result.cosine == 1.0
     assert result.max_abs_err == 0.0 and result.n_samples == 20
     assert result.worst_layers == () and len(result.layers) == 3
-    assert result.data == "20 seeded random samples"
+    assert result.data == "20 seeded random inputs" and result.random_inputs
     assert "no layer lost precision" in result.diagnosis()
     assert result.metrics() == {"sqnr_db": 140.0, "top1_agreement": 1.0}
 
@@ -214,7 +214,12 @@ def test_empty_dataset_and_missing_labels(model_file):
     with pytest.raises(AccuracyError, match="metric top1 needs a labelled dataset"):
         evaluate_accuracy(spec(path, metric="top1"))
     with pytest.raises(AccuracyError, match="nothing to evaluate"):
-        evaluate_accuracy(spec(path, dataset=blobs(4)))
+        evaluate_accuracy(spec(path, dataset=blobs(4)[0]))  # no labels, no reference
+    with pytest.raises(AccuracyError, match="nothing to evaluate without a reference: labels"):
+        evaluate_accuracy(spec(path, dataset=(blobs(4)[0], blobs(4)[0])))  # float targets
+    # integer class labels: top-1 by default, the candidate alone
+    alone = evaluate_accuracy(spec(path, dataset=blobs(4), layer_diagnosis=False))
+    assert alone.metric == "top1" and alone.metric_default and alone.accuracy is not None
 
 
 def test_wrong_labels_and_a_raising_metric_fail_the_evaluation(model_file):
