@@ -25,6 +25,7 @@ jinja2 is imported lazily so importing this module stays cheap for the pytest pl
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -92,6 +93,7 @@ def write_html(report: dict[str, Any], path: str | os.PathLike[str]) -> None:
     write_atomic(path, render_html(report))
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     """The jinja2 environment, built once: loading and compiling the templates is the slow part.
 
@@ -606,16 +608,25 @@ def _fill_metrics(
         reason = _text(unavailable.get(metric), 300)
         view["cells"].append(
             {
-                "text": _fmt(value) if value is not None else ("n/a" if mine or reason else ""),
+                "text": _fmt(value) if value is not None else _missing(reason, bool(mine)),
                 "na": value is None,
                 "source": _text(sources.get(metric), 20),
                 "bad": any(not b["passed"] for b in mine),
                 "bars": mine,
                 "delta": deltas.get(metric),
                 # The reason is shown in the cell only when a budget depends on it.
-                "why_na": _text(reason, 80) if value is None and mine else "",
+                "why_na": _text(reason, 80)
+                if value is None and (mine or reason.startswith("unknown"))
+                else "",
             }
         )
+
+
+def _missing(reason: str, budgeted: bool) -> str:
+    """A metric cell without a value: ``unknown`` (the analysis cannot know it), ``n/a``."""
+    if reason.startswith("unknown"):
+        return "unknown"
+    return "n/a" if budgeted or reason else ""
 
 
 def _budget(verdict: dict[str, Any], unit: str) -> dict[str, Any]:
