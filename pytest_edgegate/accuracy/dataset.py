@@ -193,12 +193,7 @@ class DataSource:
         if isinstance(given, (str, os.PathLike)):
             path = os.fspath(given)
             self.description = f"the inputs file {path}"
-            try:
-                arrays = load_npz(path)
-            except (OSError, ValueError, EOFError, MemoryError) as exc:
-                raise AccuracyError(
-                    f"cannot read the inputs file {path}: {exc}", kind="data"
-                ) from None
+            arrays = _read_npz(path, "the inputs file")
             if not self._is_input_dict(arrays):
                 raise AccuracyError(
                     f"the inputs file {path} holds arrays {', '.join(sorted(arrays)) or 'none'}; "
@@ -217,12 +212,7 @@ class DataSource:
         return iter([given])
 
     def _from_npz(self, path: str) -> tuple[Any, Any]:
-        try:
-            arrays = load_npz(path)
-        except (OSError, ValueError, EOFError, MemoryError) as exc:
-            raise AccuracyError(
-                f"cannot read the data set file {path}: {exc}", kind="data"
-            ) from None
+        arrays = _read_npz(path, "the data set file")
         return self._from_arrays(arrays, f"the data set file {path}")
 
     def _from_arrays(self, arrays: Mapping[str, Any], where: str) -> tuple[Any, Any]:
@@ -429,6 +419,14 @@ class DataSource:
                 kind="data",
             )
         return arr
+
+
+def _read_npz(path: str, what: str) -> dict[str, np.ndarray]:
+    """:func:`load_npz`, its failures as an :class:`AccuracyError` naming ``what`` and path."""
+    try:
+        return load_npz(path)
+    except (OSError, ValueError, EOFError, MemoryError) as exc:
+        raise AccuracyError(f"cannot read {what} {path}: {exc}", kind="data") from None
 
 
 def rechunk(batches: Iterable[Batch], size: int, pad: bool) -> Iterator[Chunk]:
