@@ -154,7 +154,13 @@ class EdgeHandle:
             found["peak_memory_mb"] = (
                 measured.memory if measured else Availability(None, reason=not_run)
             )
-        measured_mb = measured.memory.value if measured is not None else None
+        # the device fit uses the measured peak in measured-memory mode, or when the static
+        # peak is unknown and a run measured it anyway
+        measured_mb = None
+        if measured is not None and (
+            self.settings.memory_source == "measured" or not analysis.peak_memory_known
+        ):
+            measured_mb = measured.memory.value
         verdicts, fit_notes = device_fit(self.target, analysis, measured_mb)
         for limit in self.budget.limits:
             verdicts.append(judge(limit, found.get(limit.metric)))
