@@ -63,7 +63,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{analysis.name}: {len(analysis.nodes)} nodes")
     print(
         tabulate(
-            [[k, f"{v:.6g}"] for k, v in metrics.items()],
+            [[k, "unknown" if v is None else f"{v:.6g}"] for k, v in metrics.items()],
             headers=["metric", "value"],
             disable_numparse=True,
         )
@@ -82,8 +82,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         catalogue = load_catalogue(args.profiles)
         for target in args.target:
             profile = catalogue.get(target)
-            for v in device_fit(profile, analysis):
+            verdicts, notes = device_fit(profile, analysis)
+            for v in verdicts:
                 print(("fits   " if v.passed else "FAILS  ") + v.message(profile.id))
+            for note in notes:
+                print(f"note: {note}")
             if profile.is_mcu:
                 from pytest_edgegate.mcu_memory import mcu_memory
 

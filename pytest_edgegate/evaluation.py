@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 def static_metrics(analysis: ModelAnalysis) -> dict[str, Availability]:
     """The metrics that need no execution: identical on every machine."""
-    return {name: Availability(value, "static") for name, value in analysis.metrics().items()}
+    out = {name: Availability(value, "static") for name, value in analysis.metrics().items()}
+    if not analysis.peak_memory_known:
+        out["peak_memory_mb"] = Availability(None, reason=analysis.peak_memory_unknown_reason())
+    return out
 
 
 def cost_metrics(
@@ -93,8 +96,8 @@ def accuracy_metrics(requested: bool) -> dict[str, Availability]:
     """Why each accuracy metric is missing until an evaluation provides it."""
     if requested:
         drop = (
-            "needs labels and a metric: pass dataset= with (inputs, labels) and "
-            "metric='top1', 'top5', 'mae' or a callable"
+            "needs labelled data: pass dataset= with (inputs, labels); the metric is top1 for "
+            "integer class labels, else pass metric='top1', 'top5', 'mae' or a callable"
         )
         fidelity = "the reference and candidate outputs could not be compared"
     else:
@@ -108,47 +111,85 @@ def accuracy_metrics(requested: bool) -> dict[str, Availability]:
 
 
 def device_fit(
-    profile: DeviceProfile, analysis: ModelAnalysis, deployed: Any = None
-) -> list[Verdict]:
+    profile: DeviceProfile,
+    analysis: ModelAnalysis,
+    deployed: Any = None,
+    measured_mb: float | None = None,
+) -> tuple[list[Verdict], list[str]]:
     """Checks every model must pass on a device, budget or not: does it fit in memory?
 
     On a microcontroller the weights and the runtime's code live in flash and the tensor
-    arena in SRAM, so the two are checked separately; elsewhere weights and peak activations
-    share the RAM.  When the device's runtime measured them (``deployed``: a formats
-    ``Deployment`` with ``sram_bytes``/``flash_bytes``, e.g. TFLite Micro's arena), those
-    figures are judged; otherwise the static plan of :mod:`pytest_edgegate.mcu_memory`.
+    arena in SRAM, so the two are checked separately: on the figures the device's runtime
+    measured (``deployed``, a formats ``Deployment`` with ``sram_bytes``/``flash_bytes``, e.g.
+    TFLite Micro's smallest working arena) or else on the static plan of
+    :mod:`pytest_edgegate.mcu_memory`.  Elsewhere weights and peak activations share the RAM,
+    judged on the peak measured under the device's cap when the model was run
+    (``measured_mb``).  An activation peak the analysis cannot know (a size that depends on
+    input values) is not judged on its lower bound: it gets a note saying so instead of a
+    verdict.  Returns the verdicts and those notes.
     """
     weights_mb = analysis.param_bytes / MB
     activations_mb = analysis.peak_activation_bytes / MB
+    known = analysis.peak_memory_known
     sram = getattr(deployed, "sram_bytes", None)
     flash = getattr(deployed, "flash_bytes", None)
     if profile.is_mcu and sram is not None and flash is not None:
         runtime = deployed.runtime
         checks = [
-            ("flash_mb", flash / MB, profile.flash_mb, f"model and {runtime} code in flash"),
-            ("sram_mb", sram / MB, profile.sram_mb, f"{runtime} tensor arena in device SRAM"),
+            (
+                "flash_mb",
+                flash / MB,
+                profile.flash_mb,
+                f"model and {runtime} code in flash",
+                "measured",
+            ),
+            (
+                "sram_mb",
+                sram / MB,
+                profile.sram_mb,
+                f"{runtime} tensor arena in device SRAM",
+                "measured",
+            ),
         ]
     elif profile.is_mcu:
         from pytest_edgegate.mcu_memory import mcu_memory
 
         mcu = mcu_memory(profile, analysis)
         checks = [
-            ("flash_mb", mcu.flash_bytes / MB, profile.flash_mb, "weights + runtime code in flash"),
-            ("sram_mb", mcu.sram_bytes / MB, profile.sram_mb, "tensor arena in device SRAM"),
+            (
+                "flash_mb",
+                mcu.flash_bytes / MB,
+                profile.flash_mb,
+                "weights + runtime code in flash",
+                "static",
+            ),
+            (
+                "sram_mb",
+                mcu.sram_bytes / MB if known else None,
+                profile.sram_mb,
+                "tensor arena in device SRAM",
+                "static",
+            ),
         ]
+    elif measured_mb is not None:
+        checks = [("peak_memory_mb", measured_mb, profile.ram_mb, "device RAM", "measured")]
     else:
-        checks = [
-            ("peak_memory_mb", weights_mb + activations_mb, profile.ram_mb, "device RAM"),
-        ]
-    verdicts = []
-    for metric, value, bound, what in checks:
+        peak = weights_mb + activations_mb if known else None
+        checks = [("peak_memory_mb", peak, profile.ram_mb, "device RAM", "static")]
+    verdicts: list[Verdict] = []
+    notes: list[str] = []
+    for metric, value, bound, what, source in checks:
         if bound is None:
             continue
-        source = "measured" if (sram is not None and profile.is_mcu) else "static"
-        verdicts.append(
-            Verdict(metric, "max", bound, value, value <= bound, source, what, "device")
-        )
-    return verdicts
+        if value is None:
+            notes.append(
+                f"device fit not checked: {what} ({bound:g} MB on {profile.id}) against a peak "
+                f"that is {analysis.peak_memory_unknown_reason()}"
+            )
+            continue
+        passed = value <= bound
+        verdicts.append(Verdict(metric, "max", bound, value, passed, source, what, "device"))
+    return verdicts, notes
 
 
 #: Longest metadata text kept in a result (a doc string can be megabytes), and most entries.

@@ -32,6 +32,14 @@ from pytest_edgegate.settings import Settings
 from pytest_edgegate.workload import Workload
 
 
+def _unknown_peak(found: dict[str, Availability]) -> dict[str, str]:
+    """The static peak memory when it is unknown: reported as such, budget or not."""
+    peak = found.get("peak_memory_mb")
+    if peak is None or peak.value is not None or not peak.reason.startswith("unknown"):
+        return {}
+    return {"peak_memory_mb": peak.reason}
+
+
 class EdgeHandle:
     """Per-test handle; ``results`` holds every evaluation of the test, in call order."""
 
@@ -84,7 +92,7 @@ class EdgeHandle:
         if reference is not None or dataset is not None:
             accuracy = {
                 "reference": reference, "dataset": dataset, "metric": metric,
-                "higher_is_better": higher_is_better,
+                "higher_is_better": higher_is_better, "inputs": inputs,
             }  # fmt: skip
         try:
             result = self._judge(handle, accuracy, measure, inputs, input_shapes)
@@ -113,11 +121,17 @@ class EdgeHandle:
         analysis = handle.analysis
         found: dict[str, Availability] = accuracy_metrics(accuracy is not None)
         accuracy_details = None
+        accuracy_notes: list[str] = []
         if accuracy is not None:
             acc = self._accuracy(handle, accuracy)
+            if acc.no_metric_reason:
+                for name in ("accuracy_drop", "accuracy_drop_rel"):
+                    found[name] = Availability(None, reason=acc.no_metric_reason)
             found.update({k: Availability(v, "measured") for k, v in acc.metrics().items()})
             accuracy_details = acc.to_dict()
             accuracy_details["diagnosis"] = acc.diagnosis()
+            # what the reader must know to trust the figures: which metric, which inputs
+            accuracy_notes = [n for n in acc.notes if n.startswith(("metric:", "fidelity "))]
         from pytest_edgegate.formats.deploy import deployment
 
         deployed = deployment(handle.loaded, self.target, self.settings.timeout_s, analysis)
@@ -153,14 +167,29 @@ class EdgeHandle:
             )
             if deployed.sram_bytes is not None:  # the runtime's own working memory (arena)
                 found["peak_memory_mb"] = Availability(deployed.sram_bytes / 1e6, "measured")
-        verdicts = device_fit(self.target, analysis, deployed) + usage.verdicts
+        # the device fit uses the measured peak in measured-memory mode, or when the static
+        # peak is unknown and a run measured it anyway
+        measured_mb = None
+        if measured is not None and (
+            self.settings.memory_source == "measured" or not analysis.peak_memory_known
+        ):
+            measured_mb = measured.memory.value
+        verdicts, fit_notes = device_fit(self.target, analysis, deployed, measured_mb)
+        verdicts += usage.verdicts
         if self.target.is_mcu:
             from pytest_edgegate.mcu_memory import mcu_memory
 
             details["mcu_memory"] = mcu_memory(self.target, analysis).to_dict()
         for limit in self.budget.limits:
             verdicts.append(judge(limit, found.get(limit.metric)))
-        notes = cost_notes + run_notes + list(deployed.notes) + list(analysis.warnings)
+        notes = (
+            accuracy_notes
+            + fit_notes
+            + cost_notes
+            + run_notes
+            + list(deployed.notes)
+            + list(analysis.warnings)
+        )
         return EdgeResult(
             nodeid=self.nodeid,
             target=self.target.id,
@@ -174,7 +203,8 @@ class EdgeHandle:
                 lim.metric: found[lim.metric].reason
                 for lim in self.budget.limits
                 if lim.metric in found and found[lim.metric].value is None
-            },
+            }
+            | _unknown_peak(found),
             verdicts=verdicts,
             notes=notes,
             details=details,
@@ -253,15 +283,19 @@ class EdgeHandle:
         elif isinstance(reference, (str, os.PathLike)):
             reference = self._cache.handle(reference, self._bases).path
         candidate = handle.path if handle.path is not None else handle.loaded.proto
+        from pytest_edgegate.model_cache import resolve_path
+
         dataset = accuracy["dataset"]
         if isinstance(dataset, (str, os.PathLike)):
-            from pytest_edgegate.model_cache import resolve_path
-
             dataset = str(resolve_path(dataset, self._bases))
+        inputs = accuracy.get("inputs") if dataset is None else None
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = str(resolve_path(inputs, self._bases))
         spec = AccuracySpec(
             candidate,
             reference=reference,
             dataset=dataset,
+            inputs=inputs,
             metric=accuracy["metric"],
             higher_is_better=accuracy["higher_is_better"],
             threads=self.target.cpu.cores,

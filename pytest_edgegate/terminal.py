@@ -35,7 +35,9 @@ def _test_name(nodeid: str, target: str) -> str:
 
 def _cell(result: EdgeResult, metric: str, delta: Mapping[str, Any] | None) -> str:
     value = result.metrics.get(metric)
-    text = format_number(value)
+    text = "n/a" if value is None else format_number(value)
+    if value is None and result.unavailable.get(metric, "").startswith("unknown"):
+        text = "unknown"
     for verdict in result.verdicts:
         if verdict.metric == metric and verdict.keyword != "device":
             sign = "<=" if verdict.kind == "max" else ">="

@@ -132,6 +132,21 @@ def write_csv(folder: Path, profile, rows: int = 12, threads=None, energy=True) 
     return path
 
 
+def call_cli(*args: str) -> tuple[int, str, str]:
+    """``edgegate ARGS`` in this process (a process start per bad input would cost seconds
+    each on a loaded machine); :func:`run_cli` runs the real command once."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse
+            code = exc.code if isinstance(exc.code, int) else 2
+    return code, out.getvalue(), err.getvalue()
+
+
 def run_cli(*args: str) -> tuple[int, str, str]:
     done = subprocess.run(
         [sys.executable, "-m", "pytest_edgegate.cli", *args],
@@ -270,7 +285,7 @@ def test_npu_round_trip_fits_the_npu_terms(board: Path) -> None:
 def test_bad_measurements_name_the_row(board: Path, csv: str, message: str) -> None:
     path = board / "bad.csv"
     path.write_text(csv, encoding="utf-8")
-    code, stdout, stderr = run_cli("calibrate", str(path), "--base", "cortex-a72", "-o",
+    code, stdout, stderr = call_cli("calibrate", str(path), "--base", "cortex-a72", "-o",
                                    str(board / "out.toml"))  # fmt: skip
     assert code == 4, stdout + stderr
     assert stderr.startswith("edgegate: error: ") and message in stderr, stderr
@@ -288,7 +303,7 @@ def test_bad_model_file_and_bad_options(board: Path, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     out = str(tmp_path / "o.toml")
-    code, _, stderr = run_cli("calibrate", str(csv), "--base", "cortex-a72", "-o", out)
+    code, _, stderr = call_cli("calibrate", str(csv), "--base", "cortex-a72", "-o", out)
     assert code == 4 and "line 3: models/broken.onnx: " in stderr, stderr
     good = write_csv(board, load_catalogue().get("cortex-a72"), energy=False)
     cases = {
@@ -299,6 +314,6 @@ def test_bad_model_file_and_bad_options(board: Path, tmp_path: Path) -> None:
         ("--base", "cortex-a72", "--profiles", "missing.toml"): "profile path not found",
     }
     for options, message in cases.items():
-        code, _, stderr = run_cli("calibrate", str(good), *options, "-o", out)
+        code, _, stderr = call_cli("calibrate", str(good), *options, "-o", out)
         assert code == 4 and message in stderr, (options, stderr)
     assert not Path(out).exists()

@@ -53,15 +53,21 @@ def test_measured_memory_and_run_details(pytester: pytest.Pytester) -> None:
             assert m["session_options"]["intra_op_num_threads"] >= 1
             assert m["static_peak_mb"] > 0
 
-        def test_not_run_by_default(edge):
+        def test_run_without_a_memory_budget(edge):  # the device fit uses the measured peak
             r = edge.evaluate("models/tiny.onnx")
+            assert "measured" in r.details
+            fit = [v for v in r.verdicts if v.keyword == "device"]
+            assert [(v.metric, v.source) for v in fit] == [("peak_memory_mb", "measured")]
+
+        def test_not_run_when_the_test_says_so(edge):
+            r = edge.evaluate("models/tiny.onnx", measure=False)
             assert "measured" not in r.details
         """
     )
     result = pytester.runpytest(
         "--edge-target=cortex-a72", "--edge-memory=measured", "--edge-time-cap=0.2"
     )
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_model_over_the_memory_cap_fails_only_its_test(pytester: pytest.Pytester) -> None:

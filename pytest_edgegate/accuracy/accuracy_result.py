@@ -31,8 +31,10 @@ class AccuracyResult:
     ``mean_abs_err``, ``top1_agreement`` for classifiers) compare the selected ``output`` of
     both models on every sample.  ``layers`` is the per-layer SQNR along the reference graph
     over the first ``layer_samples`` samples, ``worst_layers`` the layers that added the
-    most noise.  ``seconds`` is the wall time of the whole evaluation, child start-up
-    included.
+    most noise.  ``metric_default`` says top-1 was chosen without ``metric=``;
+    ``no_metric_reason`` why labels were given but no metric could be (empty otherwise);
+    ``random_inputs`` that the fidelity compared generated inputs, not data.  ``seconds`` is
+    the wall time of the whole evaluation, child start-up included.
     """
 
     candidate: str
@@ -60,6 +62,9 @@ class AccuracyResult:
     memory_limit_mb: float | None = None
     data: str = ""
     notes: tuple[str, ...] = ()
+    metric_default: bool = False
+    no_metric_reason: str = ""
+    random_inputs: bool = False
 
     def metrics(self) -> dict[str, float]:
         """The metrics this evaluation measured, as plain floats."""
@@ -101,7 +106,8 @@ class AccuracyResult:
         """
         parts = []
         if self.accuracy is not None:
-            text = f"{self.metric} {self.accuracy:.4f}"
+            default = " (the default metric)" if self.metric_default else ""
+            text = f"{self.metric}{default} {self.accuracy:.4f}"
             if self.reference_accuracy is not None and self.accuracy_drop is not None:
                 text += (
                     f" vs {self.reference_accuracy:.4f} for the reference (drop "
@@ -114,6 +120,10 @@ class AccuracyResult:
             text = f"output SQNR {self.sqnr_db:.1f} dB"
             if self.top1_agreement is not None:
                 text += f", top-1 agreement {self.top1_agreement:.4f}"
+            if self.random_inputs:
+                from pytest_edgegate.accuracy.dataset import RANDOM_INPUTS_NOTE
+
+                text += f" on {self.data}, {RANDOM_INPUTS_NOTE}"
             parts.append(text)
         if self.worst_layers:
             worst = ", ".join(layer.describe() for layer in self.worst_layers)

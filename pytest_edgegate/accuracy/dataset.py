@@ -16,6 +16,13 @@ from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 from pytest_edgegate.accuracy.pair import TensorSig
 from pytest_edgegate.npzfile import check_regular_file, load_npz  # noqa: F401
 
+#: Why a comparison on generated inputs is weak, for the result and the failure message.
+RANDOM_INPUTS_NOTE = (
+    "measured on random inputs, not on real data: a weak test, since a quantized (int8) "
+    "model's scales are calibrated to the range of real inputs and random values fall "
+    "outside it; pass inputs= (arrays or an .npz) or dataset= with real samples"
+)
+
 
 @dataclass(frozen=True, eq=False)
 class Batch:
@@ -52,8 +59,11 @@ class DataSource:
         random_samples: int,
         seed: int,
         batch: int,
+        given_inputs: Any = None,
     ) -> None:
         self.inputs = {sig.name: sig for sig in inputs}
+        self.given_inputs = given_inputs
+        self.random = False
         self.order = [sig.name for sig in inputs]
         self.input_name = input_name
         self.need_labels = need_labels
@@ -76,7 +86,11 @@ class DataSource:
         if dataset is None:
             if called:
                 raise AccuracyError("the data set callable returned None", kind="data")
-            self.description = f"{self.random_samples} seeded random samples"
+            if self.given_inputs is not None:
+                return self._given()
+            self.description = f"{self.random_samples} seeded random inputs"
+            self.random = True
+            self.notes.append(f"fidelity {RANDOM_INPUTS_NOTE}")
             return self._random()
         if isinstance(dataset, (str, os.PathLike)):
             self.description = f"the data set file {os.fspath(dataset)}"
@@ -123,13 +137,33 @@ class DataSource:
             and all(isinstance(k, str) and k in self.inputs for k in value)
         )
 
-    def _from_npz(self, path: str) -> tuple[Any, Any]:
-        try:
-            arrays = load_npz(path)
-        except (OSError, ValueError, EOFError, MemoryError) as exc:
+    def _given(self) -> Iterator[Any]:
+        """The test's ``inputs=``: a dict of arrays by input name, one array for a
+        single-input model, or an ``.npz`` path holding one array per input name."""
+        given = self.given_inputs
+        if isinstance(given, (str, os.PathLike)):
+            path = os.fspath(given)
+            self.description = f"the inputs file {path}"
+            arrays = _read_npz(path, "the inputs file")
+            if not self._is_input_dict(arrays):
+                raise AccuracyError(
+                    f"the inputs file {path} holds arrays {', '.join(sorted(arrays)) or 'none'}; "
+                    f"expected one array per model input ({', '.join(self.order)})",
+                    kind="data",
+                )
+            given = arrays
+        else:
+            self.description = "the inputs given with inputs="
+        if isinstance(given, Mapping) and not self._is_input_dict(given):
             raise AccuracyError(
-                f"cannot read the data set file {path}: {exc}", kind="data"
-            ) from None
+                f"inputs= has keys {', '.join(sorted(map(str, given))) or 'none'}; expected the "
+                f"model's input names ({', '.join(self.order)})",
+                kind="data",
+            )
+        return iter([given])
+
+    def _from_npz(self, path: str) -> tuple[Any, Any]:
+        arrays = _read_npz(path, "the data set file")
         return self._from_arrays(arrays, f"the data set file {path}")
 
     def _from_arrays(self, arrays: Mapping[str, Any], where: str) -> tuple[Any, Any]:
@@ -336,6 +370,14 @@ class DataSource:
                 kind="data",
             )
         return arr
+
+
+def _read_npz(path: str, what: str) -> dict[str, np.ndarray]:
+    """:func:`load_npz`, its failures as an :class:`AccuracyError` naming ``what`` and path."""
+    try:
+        return load_npz(path)
+    except (OSError, ValueError, EOFError, MemoryError) as exc:
+        raise AccuracyError(f"cannot read {what} {path}: {exc}", kind="data") from None
 
 
 def rechunk(batches: Iterable[Batch], size: int, pad: bool) -> Iterator[Chunk]:

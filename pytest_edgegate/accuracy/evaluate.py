@@ -18,6 +18,7 @@ import numpy as np
 from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 from pytest_edgegate.accuracy.accuracy_result import AccuracyResult
 from pytest_edgegate.accuracy.dataset import Chunk, DataSource, rechunk
+from pytest_edgegate.accuracy.default_metric import DEFAULT_NOTE, default_metric
 from pytest_edgegate.accuracy.fidelity import FidelityAccumulator, PowerAccumulator
 from pytest_edgegate.accuracy.layers import (
     LayerMap,
@@ -37,6 +38,8 @@ from pytest_edgegate.accuracy.pair import (
 from pytest_edgegate.accuracy.spec import AccuracySpec
 from pytest_edgegate.accuracy.worker import Worker
 
+_NOTHING = "{}: nothing to evaluate: give a metric (with labelled data), a reference, or both"
+
 
 def evaluate_accuracy(spec: AccuracySpec) -> AccuracyResult:
     """Evaluate ``spec.candidate`` (against ``spec.reference``) on ``spec.dataset``.
@@ -53,12 +56,9 @@ def evaluate_accuracy(spec: AccuracySpec) -> AccuracyResult:
             model=spec.candidate_name,
         )
     metric = resolve_metric(spec.metric, spec.higher_is_better)
-    if metric is None and spec.reference is None:
+    if metric is None and spec.reference is None and spec.dataset is None:
         raise AccuracyError(
-            f"{spec.candidate_name}: nothing to evaluate: give a metric (with labelled data), "
-            "a reference, or both",
-            kind="spec",
-            model=spec.candidate_name,
+            _NOTHING.format(spec.candidate_name), kind="spec", model=spec.candidate_name
         )
     if metric is not None and spec.dataset is None:
         raise AccuracyError(
@@ -96,6 +96,7 @@ class _Evaluation:
         self.source = DataSource(
             spec.dataset,
             self.cand.inputs,
+            given_inputs=spec.inputs,
             input_name=spec.input_name,
             need_labels=metric is not None,
             random_samples=spec.random_samples,
@@ -112,6 +113,30 @@ class _Evaluation:
         elif spec.layer_diagnosis and self.ref is not None:
             self.layer_map = match_layers(self.ref.proto, self.cand.proto)
         self.workers: list[Worker] = []
+        self.metric_default = False
+        self.no_metric_reason = ""
+
+    def _choose_metric(self, first: Chunk) -> None:
+        """Without ``metric=``: top-1 for labelled classifier data, else say what is missing."""
+        if self.metric is not None or first.labels is None:
+            if self.metric is None and self.ref is None:
+                raise AccuracyError(
+                    _NOTHING.format(self.cand.label), kind="spec", model=self.cand.label
+                )
+            return
+        chosen = default_metric(first.labels, self.cand, self.spec.output)
+        if isinstance(chosen, str):
+            self.no_metric_reason = chosen
+            if self.ref is None:
+                raise AccuracyError(
+                    f"{self.cand.label}: nothing to evaluate without a reference: {chosen}",
+                    kind="spec",
+                    model=self.cand.label,
+                )
+            return
+        self.metric = chosen
+        self.metric_default = True
+        self.notes.append(DEFAULT_NOTE.format(output=self.cand.output(self.spec.output).name))
 
     def _worker(self, role: str, info: ModelInfo) -> Worker:
         return Worker(
@@ -135,6 +160,7 @@ class _Evaluation:
                 f"{self.source.description} is empty: it gave no samples to evaluate",
                 kind="data",
             )
+        self._choose_metric(first)
         self.workers = [self._worker("candidate", self.cand)]
         if self.ref is not None:
             self.workers.append(self._worker("reference", self.ref))
@@ -337,6 +363,9 @@ class _Evaluation:
             memory_limit_mb=self.spec.memory_limit_mb,
             data=self.source.description,
             notes=tuple(self.notes),
+            metric_default=self.metric_default,
+            no_metric_reason=self.no_metric_reason,
+            random_inputs=self.source.random,
         )
 
 

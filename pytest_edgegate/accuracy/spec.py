@@ -41,10 +41,16 @@ class AccuracySpec:
     multi-input model; axis 0 is the sample axis of every array and of the labels; ``labels``
     may be ``None`` (fidelity only).
 
+    ``inputs``: unlabelled inputs for the fidelity when ``dataset`` is ``None`` (a dict of
+    arrays by input name, one array for a single-input model, or an ``.npz`` path holding one
+    array per input name, as the runner takes them); they stream like a data set.  Only
+    without both are random inputs generated, and the result says so (``random_inputs``).
+
     ``metric``: ``"top1"``, ``"top5"`` (or any ``"topK"``, ``"topk:K"``), ``"mae"``, a
     callable ``metric(outputs, labels) -> float`` (then ``higher_is_better`` is required),
-    or ``None`` for output fidelity only.  ``output`` selects the model output the metric
-    and the fidelity use: a name or an index (default: the first output).
+    or ``None``: top-1 when the labels are integer classes and the output is ``[N, C]``
+    scores (:mod:`.default_metric`), else output fidelity only.  ``output`` selects the model
+    output the metric and the fidelity use: a name or an index (default: the first output).
 
     Caps: ``threads`` is the device's core count (the run uses at most the host's cores),
     ``memory_limit_mb`` (MB = 10^6 bytes, ``None`` = uncapped) the device's RAM for each
@@ -61,6 +67,7 @@ class AccuracySpec:
     candidate: ModelLike
     reference: ModelLike | None = None
     dataset: Any = None
+    inputs: Any = None
     metric: str | Callable[[Any, Any], float] | None = None
     higher_is_better: bool | None = None
     input_name: str | None = None
@@ -82,8 +89,9 @@ class AccuracySpec:
             value = getattr(self, name)
             if isinstance(value, os.PathLike):
                 object.__setattr__(self, name, os.fspath(value))
-        if isinstance(self.dataset, os.PathLike):
-            object.__setattr__(self, "dataset", os.fspath(self.dataset))
+        for name in ("dataset", "inputs"):
+            if isinstance(getattr(self, name), os.PathLike):
+                object.__setattr__(self, name, os.fspath(getattr(self, name)))
         self.validate()
 
     def validate(self) -> None:

@@ -133,6 +133,7 @@ class _Analysis:
         self.fused_types: dict[str, int] = {}  # activation -> type it is stored in (.precision)
         self.is_quantized = False
         self.shape_warned: set[str] = set()
+        self.unsized: set[str] = set()  # activations whose size the liveness could not count
         self.tables: dict[int, Types] = {}
 
     # ---------------------------------------------------------------------------- pipeline
@@ -195,6 +196,7 @@ class _Analysis:
             macs_by_dtype=macs_by_dtype,
             ir_version=self.proto.ir_version,
             activation_bytes=self._main_activations(view),
+            unsized_activations=tuple(sorted(self.unsized)),
         )
 
     def _shapes(self, resolution: InputResolution) -> tuple[GraphView, dict[int, Types]]:
@@ -405,9 +407,16 @@ class _Analysis:
         return nbytes(_prod(t[0]), t[1])
 
     def _activation_bytes(self, view: GraphView, name: str) -> int:
-        """A tensor's bytes as a deployment stores it (:mod:`.precision`)."""
+        """A tensor's bytes as a deployment stores it (:mod:`.precision`).
+
+        A tensor of unknown shape (its size depends on input values, e.g. ``ConstantOfShape``
+        of an input) counts 0 here and is recorded: the peak is then unknown, not that figure.
+        """
         t = self.tables[id(view)].get(name)
-        if t is None or t[0] is None or t[1] == NON_TENSOR:
+        if t is None or t[0] is None:
+            self.unsized.add(name)
+            return 0
+        if t[1] == NON_TENSOR:
             return 0
         return nbytes(_prod(t[0]), self.fused_types.get(name, t[1]))
 

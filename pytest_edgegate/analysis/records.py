@@ -172,11 +172,33 @@ class ModelAnalysis:
     ir_version: int = 0
     #: Main-graph activations at the size a deployment stores them (see ``.precision``).
     activation_bytes: dict[str, int] = field(default_factory=dict)
+    unsized_activations: tuple[str, ...] = ()
 
     @property
     def static_peak_memory_bytes(self) -> int:
-        """Weights plus the peak of live activations: the static ``peak_memory_mb``."""
+        """Weights plus the peak of live activations: the static ``peak_memory_mb``.
+
+        A lower bound when :attr:`peak_memory_known` is false."""
         return self.param_bytes + self.peak_activation_bytes
+
+    @property
+    def peak_memory_known(self) -> bool:
+        """False when some activation's size depends on input values
+        (``unsized_activations``): the static peak is then unknown."""
+        return not self.unsized_activations
+
+    def peak_memory_unknown_reason(self) -> str:
+        """Why the static peak is unknown (empty when it is known)."""
+        if self.peak_memory_known:
+            return ""
+        names = ", ".join(f"'{n}'" for n in self.unsized_activations[:3])
+        more = len(self.unsized_activations) - 3
+        names += f" and {more} more" if more > 0 else ""
+        return (
+            f"unknown statically: the size of {names} depends on input values (at least "
+            f"{self.static_peak_memory_bytes / 1e6:.3g} MB); run the model with "
+            "--edge-memory=measured to measure it under the device's memory cap"
+        )
 
     def metrics(self) -> dict[str, float]:
         """The static metrics under their metric names (1 MB = 1,000,000 bytes)."""
@@ -185,7 +207,11 @@ class ModelAnalysis:
             "params_m": self.params / 1e6,
             "macs_m": self.macs / 1e6,
             "flops_m": self.flops / 1e6,
-            "peak_memory_mb": self.static_peak_memory_bytes / 1e6,
+            **(
+                {"peak_memory_mb": self.static_peak_memory_bytes / 1e6}
+                if self.peak_memory_known
+                else {}
+            ),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,4 +239,5 @@ class ModelAnalysis:
             "macs_by_dtype": dict(self.macs_by_dtype),
             "ir_version": self.ir_version,
             "activation_bytes": dict(self.activation_bytes),
+            "unsized_activations": list(self.unsized_activations),
         }

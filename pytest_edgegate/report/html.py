@@ -578,16 +578,25 @@ def _fill_metrics(
                 "label": _label(metric),
                 "unit": _unit(result, metric),
                 "raw": value,
-                "text": _fmt(value) if value is not None else ("n/a" if mine or reason else ""),
+                "text": _fmt(value) if value is not None else _missing(reason, bool(mine)),
                 "na": value is None,
                 "source": _text(sources.get(metric), 20),
                 "bad": any(not b["passed"] for b in mine),
                 "bars": mine,
                 "delta": deltas.get(metric),
                 # The reason is shown in the cell only when a budget depends on it.
-                "why_na": _text(reason, 80) if value is None and mine else "",
+                "why_na": _text(reason, 80)
+                if value is None and (mine or reason.startswith("unknown"))
+                else "",
             }
         )
+
+
+def _missing(reason: str, budgeted: bool) -> str:
+    """A metric cell without a value: ``unknown`` (the analysis cannot know it), ``n/a``."""
+    if reason.startswith("unknown"):
+        return "unknown"
+    return "n/a" if budgeted or reason else ""
 
 
 def _budget(verdict: dict[str, Any], unit: str) -> dict[str, Any]:

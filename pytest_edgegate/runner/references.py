@@ -27,15 +27,47 @@ REFERENCE_ARCHS = (
 
 
 def reference_networks() -> list[tuple[str, bytes, dict[str, np.ndarray], dict[str, float]]]:
-    """(name, model bytes, feeds, work by kernel kind) of each reference network."""
+    """(name, model bytes, feeds, work by kernel kind) of each reference network; the work
+    comes from :mod:`.reference_work` (the networks are built, not analysed)."""
+    from pytest_edgegate.runner.nb201 import build_nb201
+    from pytest_edgegate.runner.reference_work import REFERENCE_WORK
+
+    x = np.random.default_rng(20240521).standard_normal((1, 3, 32, 32), dtype=np.float32)
+    out = []
+    for i, (arch, work) in enumerate(zip(REFERENCE_ARCHS, REFERENCE_WORK, strict=True)):
+        model = build_nb201(arch, num_classes=NUM_CLASSES, keep_none=True)
+        out.append((f"reference{i}", model.SerializeToString(), {"input": x}, dict(work)))
+    return out
+
+
+def compute_reference_work() -> tuple[dict[str, float], ...]:
+    """The reference networks' host work from their analysis (what :mod:`.reference_work`
+    caches)."""
     from pytest_edgegate.analysis import analyze
     from pytest_edgegate.costmodel.host import host_work
     from pytest_edgegate.runner.nb201 import build_nb201
 
-    x = np.random.default_rng(20240521).standard_normal((1, 3, 32, 32), dtype=np.float32)
-    out = []
-    for i, arch in enumerate(REFERENCE_ARCHS):
-        model = build_nb201(arch, num_classes=NUM_CLASSES, keep_none=True)
-        work = host_work(analyze(model))
-        out.append((f"reference{i}", model.SerializeToString(), {"input": x}, work))
-    return out
+    return tuple(
+        host_work(analyze(build_nb201(arch, num_classes=NUM_CLASSES, keep_none=True)))
+        for arch in REFERENCE_ARCHS
+    )
+
+
+def _write_cache() -> None:
+    """Regenerate :mod:`.reference_work` from :func:`compute_reference_work`."""
+    import json
+    import os
+    from pathlib import Path
+
+    path = Path(__file__).with_name("reference_work.py")
+    text = path.read_text(encoding="utf-8")
+    head = text[: text.index("# fmt: off\nREFERENCE_WORK")]
+    rows = "".join(f"    {json.dumps(w)},  # noqa: E501\n" for w in compute_reference_work())
+    body = f"# fmt: off\nREFERENCE_WORK: tuple[dict[str, float], ...] = (\n{rows})\n# fmt: on\n"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(head + body, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    _write_cache()

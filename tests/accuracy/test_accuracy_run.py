@@ -82,7 +82,7 @@ def test_identical_models_without_labels_give_exact_fidelity(model_file):
     assert result.sqnr_db == 140.0 and result.top1_agreement == 1.0 and result.cosine == 1.0
     assert result.max_abs_err == 0.0 and result.n_samples == 20
     assert result.worst_layers == () and len(result.layers) == 3
-    assert result.data == "20 seeded random samples"
+    assert result.data == "20 seeded random inputs" and result.random_inputs
     assert "no layer lost precision" in result.diagnosis()
     assert result.metrics() == {"sqnr_db": 140.0, "top1_agreement": 1.0}
 
@@ -214,7 +214,12 @@ def test_empty_dataset_and_missing_labels(model_file):
     with pytest.raises(AccuracyError, match="metric top1 needs a labelled dataset"):
         evaluate_accuracy(spec(path, metric="top1"))
     with pytest.raises(AccuracyError, match="nothing to evaluate"):
-        evaluate_accuracy(spec(path, dataset=blobs(4)))
+        evaluate_accuracy(spec(path, dataset=blobs(4)[0]))  # no labels, no reference
+    with pytest.raises(AccuracyError, match="nothing to evaluate without a reference: labels"):
+        evaluate_accuracy(spec(path, dataset=(blobs(4)[0], blobs(4)[0])))  # float targets
+    # integer class labels: top-1 by default, the candidate alone
+    alone = evaluate_accuracy(spec(path, dataset=blobs(4), layer_diagnosis=False))
+    assert alone.metric == "top1" and alone.metric_default and alone.accuracy is not None
 
 
 def test_wrong_labels_and_a_raising_metric_fail_the_evaluation(model_file):
@@ -256,20 +261,22 @@ def test_a_batch_too_large_for_the_cap_is_run_in_halves(model_file):
 
 
 @pytest.mark.parametrize(
-    ("action", "kind", "words"),
+    ("action", "kind", "timeout_s", "words"),
     [
-        ("segv", "crash", "onnxruntime crashed (SIGSEGV) running"),
-        # (the step is "running samples 0-3", unless a loaded machine made the start-up slower)
-        ("hang", "timeout", "timed out after 2 s on `cortex-a53` while"),
+        # a crash is not a timeout: the generous default keeps a slow start-up out of it
+        ("segv", "crash", 60.0, "onnxruntime crashed (SIGSEGV) running"),
+        # the step is "running samples 0-3", unless a loaded machine made the start-up slower:
+        # either way the hang is stopped at the timeout, which is all this case checks
+        ("hang", "timeout", 2.0, "timed out after 2 s on `cortex-a53` while"),
     ],
 )
 def test_a_crash_or_a_hang_in_a_child_fails_only_this_evaluation(
-    model_file, monkeypatch, action, kind, words
+    model_file, monkeypatch, action, kind, timeout_s, words
 ):
     path = model_file(mlp(), "crashy.onnx")
     monkeypatch.setenv(FAULT_ENV, f"{action}:run")
     with pytest.raises(AccuracyError) as exc:
-        evaluate_accuracy(spec(path, dataset=blobs(4), reference=path, timeout_s=2.0))
+        evaluate_accuracy(spec(path, dataset=blobs(4), reference=path, timeout_s=timeout_s))
     assert exc.value.kind == kind
     assert words in str(exc.value) and "crashy.onnx" in str(exc.value)
     monkeypatch.delenv(FAULT_ENV)

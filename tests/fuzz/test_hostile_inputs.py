@@ -27,6 +27,18 @@ def _no_crash(result: pytest.RunResult) -> str:
     return output
 
 
+#: Files that block or never end when read: those runs go to a subprocess with a timeout, so a
+#: regression hangs one test, not the session.  The others run in this process (a subprocess
+#: start, with onnx and the plugin imported again, costs seconds on a loaded machine).
+BLOCKING = ("fifo", "devzero")
+
+
+def _run(project: pytest.Pytester, kind: str, *args: str, timeout: float) -> pytest.RunResult:
+    if kind in BLOCKING:
+        return project.runpytest_subprocess(*args, timeout=timeout)
+    return project.runpytest(*args)
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester) -> pytest.Pytester:
     save(conv_model(), pytester.path / "models" / "tiny.onnx")
@@ -78,9 +90,7 @@ def test_malformed_profile_file_is_a_usage_error_naming_it(
     else:
         path.write_bytes(text[kind].encode("utf-8", "surrogateescape"))
     project.makepyfile(GOOD_TEST)
-    result = project.runpytest_subprocess(
-        "--edge-profiles=board.toml", "--edge-target=my-board", timeout=60
-    )
+    result = _run(project, kind, "--edge-profiles=board.toml", "--edge-target=my-board", timeout=60)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = _no_crash(result)
     assert "board.toml" in output and says in output
@@ -174,7 +184,7 @@ def test_malformed_baseline_names_it(project: pytest.Pytester, kind: str, update
     args = ["--edge-target=cortex-a72", "--edge-baseline=base.json", "--edge-json=r.json"]
     if update:
         args.append("--edge-update-baseline")
-    result = project.runpytest_subprocess(*args, timeout=60)
+    result = _run(project, kind, *args, timeout=60)
     output = _no_crash(result)
     lines = [ln for ln in output.splitlines() if "base.json" in ln and "edgegate" in ln]
     assert lines, output[-2000:]
@@ -229,7 +239,7 @@ def test_malformed_data_set_fails_its_test_naming_it(project: pytest.Pytester, k
         """,
         test_good=GOOD_TEST,
     )
-    result = project.runpytest_subprocess("--edge-target=cortex-a72", timeout=120)
+    result = _run(project, kind, "--edge-target=cortex-a72", timeout=120)
     result.assert_outcomes(passed=1, failed=1)
     output = _no_crash(result)
     result.stdout.re_match_lines([r"edgegate: .*(tiny\.onnx.*data\.npz|data\.npz.*tiny\.onnx)"])
@@ -246,7 +256,7 @@ def test_malformed_inputs_file_fails_its_test_naming_it(project: pytest.Pytester
         """,
         test_good=GOOD_TEST,
     )
-    result = project.runpytest_subprocess("--edge-target=cortex-a72", timeout=120)
+    result = _run(project, kind, "--edge-target=cortex-a72", timeout=120)
     result.assert_outcomes(passed=1, failed=1)
     _no_crash(result)
     result.stdout.fnmatch_lines(["edgegate: *tiny.onnx*cannot read the inputs file*inputs.npz*"])

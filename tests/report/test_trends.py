@@ -11,13 +11,16 @@ import pytest
 
 from pytest_edgegate.baseline.history import history
 from pytest_edgegate.baseline.regression import Threshold
+from pytest_edgegate.costmodel.records import COSTMODEL_VERSION
 from pytest_edgegate.report.html import render_html
 from pytest_edgegate.report.trends import build_trends
 
 KEY = "tests/t.py::test_m[cpu]"
 
 
-def entry(latency: float, size: float = 1.0, profile: str = "1.0", cm: str = "2") -> dict:
+def entry(
+    latency: float, size: float = 1.0, profile: str = "1.0", cm: str = COSTMODEL_VERSION
+) -> dict:
     return {"nodeid": KEY, "target": "cpu", "profile_version": profile, "costmodel_version": cm,
             "metrics": {"latency_ms": latency, "size_mb": size},
             "sources": {"latency_ms": "estimate", "size_mb": "static"}}  # fmt: skip
@@ -41,7 +44,7 @@ def current(latency: float, size: float = 1.0) -> dict:
 def trends(points: list[dict], now: dict, configured=None) -> dict | None:
     hist = [{"commit": f"{i:012x}", "date": "2026-11-01", "entries": {KEY: p}}
             for i, p in enumerate(points)]  # fmt: skip
-    return build_trends(hist, [now], configured or {}, "2", "edge-baseline.json")
+    return build_trends(hist, [now], configured or {}, COSTMODEL_VERSION, "edge-baseline.json")
 
 
 def test_creeping_latency_is_drift_though_no_step_regressed() -> None:
@@ -107,7 +110,7 @@ def test_history_reads_the_files_past_commits_bounded(tmp_path: Path) -> None:
     found = history(path, limit=3)
     assert [h["entries"][KEY]["metrics"]["latency_ms"] for h in found] == [10.1, 10.2, 10.3]
     assert all(re.fullmatch(r"[0-9a-f]{12}", h["commit"]) for h in found)
-    assert found[0]["entries"][KEY]["versions"] == ["1.0", "2"]
+    assert found[0]["entries"][KEY]["versions"] == ["1.0", COSTMODEL_VERSION]
 
 
 def test_history_outside_git_or_uncommitted_is_empty(tmp_path: Path) -> None:
