@@ -454,7 +454,7 @@ def _shape_latency(
         rows.append(cache[key])
     design = np.array(rows)
     result, kept_terms, _ = _fit(
-        design[:, 1:], design[:, 0], measured_s, levels.LEVEL_TERMS,
+        design[:, 1:], design[:, 0], measured_s, levels.level_terms(table),
         levels.base_levels(table), base.id, "latency",
     )  # fmt: skip
     constants = levels.apply(table, result.constants)

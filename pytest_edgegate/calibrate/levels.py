@@ -9,6 +9,7 @@ and multiplies its penalties and overheads.  ``fixed_us`` is fitted as itself.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,9 +34,41 @@ SHAPE_KEYS = (
     "eff_winograd", "eff_grouped", "eff_elementwise", "eff_pool", "eff_resize", "eff_norm",
     "eff_data", "small_m", "small_n", "small_k", "parallel_grain_mflop",
 )  # fmt: skip
-#: The terms fitted: one level per group (a plain multiplier), and ``fixed_us`` itself.
-LEVEL_TERMS = tuple(fit.Term(f"level_{g}") for g in GROUPS) + (fit.Term("fixed_us"),)
+#: The largest physical value of an efficiency (the catalogue's bounds, bench/fitting/
+#: realdev.py): no kernel beats the peak, except Winograd, which does less arithmetic than
+#: the direct convolution its FLOPs count; the cache at most MAX_CACHE_MULTIPLE x the DRAM
+#: copy rate.
+MAXIMUM = {"eff_winograd": 9.0, "eff_cache": fit.MAX_CACHE_MULTIPLE}
 _HUGE = 1e30
+
+
+@dataclass(frozen=True)
+class LevelTerm(fit.Term):
+    """A level: a plain multiplier, at least ``floor`` (so that no efficiency of its group
+    passes its physical maximum)."""
+
+    floor: float = 0.0
+
+    @property
+    def lower(self) -> float:
+        return self.floor
+
+
+def level_terms(table: Mapping[str, Any]) -> tuple[fit.Term, ...]:
+    """The terms fitted on a base: one level per group, and ``fixed_us`` itself."""
+    out: list[fit.Term] = []
+    for group, keys in GROUPS.items():
+        floor = max(
+            (float(table[k]) / MAXIMUM.get(k, 1.0) for k in keys
+             if k.startswith("eff_") and table.get(k) is not None),
+            default=0.0,
+        )  # fmt: skip
+        out.append(LevelTerm(f"level_{group}", floor=floor))
+    return (*out, fit.Term("fixed_us"))
+
+
+#: The term names (bounds aside).
+LEVEL_TERMS = level_terms({})
 
 
 def is_shape_table(table: Mapping[str, Any]) -> bool:
