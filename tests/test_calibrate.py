@@ -2,7 +2,9 @@
 
 The measurements are the cost model's own estimates of a dozen models built here, on a
 profile whose constants we chose; calibrating on them must recover those constants, and the
-profile file written must load through ``--edge-profiles`` and reproduce the latencies.  Bad
+profile file written must load through ``--edge-profiles`` and reproduce the latencies.  The
+catalogue's cortex-a72 carries the shape model's constants (calibrated by group levels); a
+base with per-class constants only (a user's older profile) is calibrated per class.  Bad
 input fails with exit code 4 and a message naming the CSV row.
 """
 
@@ -20,7 +22,7 @@ from onnx import TensorProto, helper, numpy_helper
 from bench.fitting.networks import quantized_view
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.calibrate import board as user
-from pytest_edgegate.calibrate import fit
+from pytest_edgegate.calibrate import fit, levels
 from pytest_edgegate.cli import main
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue
@@ -30,8 +32,23 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-#: The board we pretend to have: cortex-a72's peaks, other constants (4 significant digits,
-#: so the written file, rounded like the shipped ones, can hold them exactly).
+#: The board we pretend to have on the shape-model base: cortex-a72's shape constants at
+#: these group levels (a level divides a group's efficiencies and multiplies its penalties
+#: and overheads), and these energy constants.
+LEVELS = {
+    "level_conv": 2.0,
+    "level_pointwise": 1.25,
+    "level_depthwise": 3.0,
+    "level_gemm": 1.5,
+    "level_vector": 2.5,
+    "level_small_shape": 1.0,
+    "level_cache": 1.0,
+    "level_dram": 1.5,
+    "level_dispatch": 0.4,
+    "fixed_us": 120.0,
+}
+#: The board we pretend to have on a per-class base: cortex-a72's peaks, other constants (4
+#: significant digits, so the written file, rounded like the shipped ones, can hold them).
 TRUTH = {
     "eff_conv": 0.2,
     "eff_pointwise": 0.15,
@@ -110,12 +127,32 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+ENERGY = {k: TRUTH[k] for k in ENERGY_KEYS}
+
+
 @pytest.fixture(scope="module")
 def base():
-    return load_catalogue().get("cortex-a72")
+    profile = load_catalogue().get("cortex-a72")
+    assert levels.is_shape_table(profile.raw["costmodel"])
+    return profile
+
+
+@pytest.fixture(scope="module")
+def v2_base(base):
+    """cortex-a72 with per-class constants only (no shape-model constants)."""
+    keep = {"threads", "parallel_fraction", *LATENCY_KEYS, *ENERGY_KEYS}
+    return fit.with_constants(base, {k: v for k, v in base.raw["costmodel"].items() if k in keep})
+
+
+def shape_truth(base) -> dict:
+    """``base``'s constants at :data:`LEVELS`, rounded as a written profile holds them."""
+    table = levels.apply(base.raw["costmodel"], LEVELS)
+    return {k: user.rounded(v) for k, v in {**table, **ENERGY}.items()}
 
 
 def truth_profile(base, **changes):
+    if levels.is_shape_table(base.raw["costmodel"]):
+        return fit.with_constants(base, {**shape_truth(base), **changes})
     return fit.with_constants(base, {**base.raw["costmodel"], **TRUTH, **changes})
 
 
@@ -165,30 +202,36 @@ def test_round_trip_recovers_the_constants_and_the_profile_reproduces_them(
     board: Path, base, capsys: pytest.CaptureFixture[str]
 ) -> None:
     truth = truth_profile(base)
-    csv = write_csv(board, truth)
+    csv = write_csv(board, truth, threads=[1, 4])
     out = board / "my-board.toml"
     code = main(
         ["calibrate", str(csv), "--base", "cortex-a72", "-o", str(out), "--date", "2026-01-02"]
     )
     printed = capsys.readouterr().out
     assert code == 0, printed
-    assert "latency: MAPE 0.00 %, max error 0.00 %" in printed
-    assert "energy: MAPE 0.00 %, max error 0.00 %" in printed
+    # the truth's constants are rounded, so its levels are exact to about 1e-4
+    assert "latency: MAPE 0.0" in printed and "energy: MAPE 0.0" in printed
     assert "models/net3.onnx" in printed  # the error of every model is listed
+    assert "shape-model base" in printed
 
     written = tomllib.loads(out.read_text(encoding="utf-8"))
     assert written["id"] == "my-board" and written["extends"] == "cortex-a72"
-    for key in LATENCY_KEYS + ENERGY_KEYS:
-        assert written["costmodel"][key] == pytest.approx(TRUTH[key], rel=1e-3), key
-    source = written["sources"]["costmodel.eff_conv"]
+    want = shape_truth(base)
+    for key in levels.per_constant(list(LEVELS), base.raw["costmodel"]) + tuple(ENERGY_KEYS):
+        assert written["costmodel"][key] == pytest.approx(want[key], rel=2e-3, abs=1e-9), key
+    source = written["sources"]["costmodel.eff_winograd"]
     assert source.startswith(f"fitted: {csv}, 12 models, 2026-01-02, edgegate calibrate ")
-    assert "kept: cortex-a72's value" in written["sources"]["costmodel.parallel_fraction"]
+    for key in ("parallel_grain_mflop", "parallel_efficiency", "parallel_fraction"):
+        assert written["costmodel"][key] == base.raw["costmodel"][key]
+        assert "kept: cortex-a72's value" in written["sources"][f"costmodel.{key}"]
 
     profile = load_catalogue([out]).get("my-board")  # what --edge-profiles does
     assert profile.name.startswith("my-board") and profile.cpu == base.cpu
+    assert profile.raw["runtime"] == base.raw["runtime"]
     for k in range(12):
         a = analyze(network(k))
-        want, got = estimate(a, truth), estimate(a, profile)
+        t = (1, 4)[k % 2]
+        want, got = estimate(a, truth, threads=t), estimate(a, profile, threads=t)
         assert got.latency_ms == pytest.approx(want.latency_ms, rel=1e-3)
         assert got.energy_mj == pytest.approx(want.energy_mj, rel=1e-3)
 
@@ -209,10 +252,10 @@ def test_the_written_profile_is_a_pytest_target(board: Path, tmp_path: Path) -> 
     assert "lab-pi" in done.stdout and "fitted: " in done.stdout
 
 
-def test_rows_at_two_thread_counts_fit_the_parallel_fraction(board: Path, base) -> None:
-    truth = truth_profile(base, parallel_fraction=0.8)
+def test_rows_at_two_thread_counts_fit_the_parallel_fraction(board: Path, v2_base) -> None:
+    truth = truth_profile(v2_base, parallel_fraction=0.8)
     rows, _ = user.read_measurements(write_csv(board, truth, threads=[1, 4]))
-    cal = user.calibrate(rows, base)
+    cal = user.calibrate(rows, v2_base)
     assert cal.constants["parallel_fraction"] == pytest.approx(0.8, abs=0.005)
     assert "parallel_fraction" in cal.latency.fitted
     for key in ("eff_conv", "eff_pointwise", "eff_depthwise"):
@@ -220,7 +263,8 @@ def test_rows_at_two_thread_counts_fit_the_parallel_fraction(board: Path, base) 
     assert cal.latency.max_error_pct < 0.5
 
 
-def test_a_few_models_fit_a_few_constants_and_keep_the_rest(board: Path, base) -> None:
+def test_a_few_models_fit_a_few_constants_and_keep_the_rest(board: Path, v2_base) -> None:
+    base = v2_base
     truth = truth_profile(base)
     rows, _ = user.read_measurements(write_csv(board, truth, rows=4, energy=False))
     cal = user.calibrate(rows, base)
@@ -235,6 +279,22 @@ def test_a_few_models_fit_a_few_constants_and_keep_the_rest(board: Path, base) -
     file = user.profile_text(cal, profile_id="few", csv_label="m.csv", command="c", date="d")
     sources = tomllib.loads(file)["sources"]
     assert all(sources[f"costmodel.{k}"].startswith("kept: cortex-a72's value") for k in kept)
+
+
+def test_a_few_models_fit_a_few_levels_on_a_shape_base(board: Path, base) -> None:
+    rows, _ = user.read_measurements(write_csv(board, truth_profile(base), rows=4, energy=False))
+    cal = user.calibrate(rows, base)
+    table = base.raw["costmodel"]
+    assert len(cal.latency.fitted) >= 1 and all(k in table for k in cal.latency.fitted)
+    for key in set(cal.latency.kept) - {"parallel_fraction"}:
+        assert cal.constants[key] == user.rounded(table[key]), key
+    assert set(cal.latency.kept) | set(cal.latency.fitted) == {
+        *levels.per_constant(list(LEVELS), table),
+        "parallel_fraction",
+    }
+    before = [abs(estimate(analyze(network(k)), base).latency_ms / r.latency_ms - 1) for k, r in
+              enumerate(rows)]  # fmt: skip
+    assert cal.latency.stats["mape_pct"] < 100 * float(np.mean(before))  # better than the base
 
 
 def test_npu_round_trip_fits_the_npu_terms(board: Path) -> None:

@@ -91,7 +91,7 @@ def test_baseline_update_then_regression_fails_the_session(pytester: pytest.Pyte
     )
     # A per-test threshold on the marker loosens it.
     metrics = ("macs_m", "size_mb", "flops_m", "params_m", "peak_memory_mb", "latency_ms")
-    loose = ",".join(f"{m}:200%" for m in (*metrics, "energy_mj"))
+    loose = ",".join(f"{m}:200%" for m in (*metrics, "energy_mj", "power_w"))
     pytester.makepyfile(TESTS.replace("size_mb=1.0", f"size_mb=1.0, regression='{loose}'"))
     assert pytester.runpytest(*args).ret == 0
 

@@ -33,10 +33,9 @@ from pytest_edgegate.profiles.loader import build_profile
 
 #: The column each base profile is levelled on.
 LEVELLED = {"cortex-a76": "Pi 5 ORT latency", "cortex-a72": "Pi 4 latency"}
-#: Base profiles whose constants --write replaces.  cortex-a72 keeps its v2 constants:
-#: ``edgegate calibrate`` fits only v2 terms and its tests calibrate against cortex-a72; its
-#: levelled constants are printed (and carried to cortex-a53 and the Coral's host).
-REWRITTEN = ("cortex-a76",)
+#: Base profiles whose constants --write replaces (cortex-a72's levels are also carried to
+#: cortex-a53 and the Coral's host).
+REWRITTEN = ("cortex-a76", "cortex-a72")
 MAC_TERMS = {f"eff_{k}" for k in MAC_KINDS} | {"small_m", "small_n", "small_k"}
 
 
@@ -231,11 +230,12 @@ def write_profiles(tables, catalogue) -> None:
         cite = (
             f"fitted: shape structure of {base_id}-ncnn.toml ({ncnn.format(p=base_id)}), saturated "
             f"MAC efficiency carried at this runtime's peak (level {level[0]:.3g}), small-shape, "
-            f"other-kernel and dispatch levels fitted on HW-NAS-Bench {label} (NAS-Bench-201 "
-            f"cells, fitting split arch_idx % 5 != 0): reporting split MAPE "
+            f"other-kernel and dispatch levels fitted on HW-NAS-Bench {label} ({_origin(label)}; "
+            f"NAS-Bench-201 cells, fitting split arch_idx % 5 != 0): reporting split MAPE "
             f"{stats['mape_pct']:.2f} %, {stats['within_10_pct']:.1f} % within +-10 %; "
             f"python -m bench.fitting.nb201_level HWNAS_DIR --write"
         )
+        # energy: refitted below for cortex-a76; cortex-a72 keeps its [power]-derived constants
         energy = {k: table.pop(k) for k in list(table) if k.startswith("energy_")}
         rewrite_costmodel(data_dir / f"{base_id}.toml", table, cite)
         if base_id == "cortex-a76":
@@ -262,6 +262,14 @@ def write_profiles(tables, catalogue) -> None:
             f"python -m bench.fitting.nb201_level HWNAS_DIR --write"
         )
         rewrite_costmodel(data_dir / f"{target}.toml", table, cite)
+
+
+def _origin(label: str) -> str:
+    """Where a levelled column comes from: its file and public origin."""
+    column = next(c.column for c in cols.COLUMNS if c.label == label)
+    if column.startswith("b360_"):
+        return f"HW-NAS-Bench-360 column {column}, roldebijvank/HW-NAS-Bench-360"
+    return f"HW-NAS-Bench nb201_hw_metrics.csv column {column}, GATECH-EIC/HW-NAS-Bench"
 
 
 #: Energy and NPU keys a rewrite leaves alone.

@@ -30,16 +30,7 @@ import numpy as np
 #: The hypothetical board of the stand-in: a Raspberry Pi 4 clocked at 1.8 GHz instead of the
 #: profile's 1.5 GHz (every compute efficiency, a share of the 1.5 GHz peak, x 1.2), its
 #: runtime adding 5 us per node and 80 us per inference.
-STAND_IN_BOARD = {
-    "base": "cortex-a72",
-    "eff_conv": 0.1171,
-    "eff_pointwise": 0.09637,
-    "eff_depthwise": 0.01386,
-    "eff_gemm": 0.09637,
-    "eff_vector": 0.01386,
-    "dispatch_us": 5.0,
-    "fixed_us": 80.0,
-}
+STAND_IN_BOARD = {"base": "cortex-a72", "speed": 1.2, "extra_dispatch_us": 5.0, "fixed_us": 80.0}
 NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(uint8)": np.uint8}
 
 
@@ -82,13 +73,18 @@ def time_model(model: Path, threads: int, runs: int, warmup: int) -> float:
 def stand_in(models: list[Path], threads: int) -> list[float]:
     """What :data:`STAND_IN_BOARD` would measure: its estimates with seeded +-3 % noise."""
     from pytest_edgegate.analysis import analyze, load_model
+    from pytest_edgegate.calibrate import levels
     from pytest_edgegate.calibrate.fit import with_constants
     from pytest_edgegate.costmodel import estimate
     from pytest_edgegate.profiles import load_catalogue
 
     base = load_catalogue().get(STAND_IN_BOARD["base"])
-    constants = {k: v for k, v in STAND_IN_BOARD.items() if k != "base"}
-    board = with_constants(base, {**base.raw["costmodel"], **constants})
+    table = base.raw["costmodel"]
+    compute = ("conv", "pointwise", "depthwise", "gemm", "vector")
+    constants = levels.apply(table, {f"level_{g}": 1 / STAND_IN_BOARD["speed"] for g in compute})
+    constants["dispatch_us"] = table["dispatch_us"] + STAND_IN_BOARD["extra_dispatch_us"]
+    constants["fixed_us"] = STAND_IN_BOARD["fixed_us"]
+    board = with_constants(base, constants)
     rng = np.random.default_rng(2026)
     out = []
     for model in models:

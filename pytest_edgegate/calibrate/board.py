@@ -10,14 +10,14 @@ import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pytest_edgegate.analysis import ModelAnalysis, analyze, load_model
-from pytest_edgegate.calibrate import fit
+from pytest_edgegate.calibrate import fit, levels
 from pytest_edgegate.calibrate.stats import fidelity_stats
 from pytest_edgegate.costmodel import CostModelUnavailable, estimate
 from pytest_edgegate.costmodel.params import CPU_CLASSES, CostParams
@@ -431,6 +431,46 @@ def _cpu_latency(
     return constants, kept, result, search
 
 
+def _shape_latency(
+    analyses: Sequence[ModelAnalysis],
+    threads: np.ndarray,
+    measured_s: np.ndarray,
+    base: DeviceProfile,
+    table: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, str], fit.FitResult]:
+    """A shape-model base's constants scaled by fitted per-group levels (:mod:`.levels`);
+    the fit's fitted, kept and at-bound terms are named by the constants they scale."""
+    cache: dict[tuple[int, int], np.ndarray] = {}
+    rows = []
+    for a, t in zip(analyses, threads, strict=True):
+        key = (id(a), int(t))
+        if key not in cache:
+
+            def value(tab: Mapping[str, Any], a: ModelAnalysis = a, t: int = int(t)) -> float:
+                e = estimate(a, fit.with_constants(base, tab), threads=t)
+                return e.latency_ms / 1e3
+
+            cache[key] = levels.probe(value, table)
+        rows.append(cache[key])
+    design = np.array(rows)
+    result, kept_terms, _ = _fit(
+        design[:, 1:], design[:, 0], measured_s, levels.level_terms(table),
+        levels.base_levels(table), base.id, "latency",
+    )  # fmt: skip
+    constants = levels.apply(table, result.constants)
+    kept = {k: why for term, why in kept_terms.items() for k in levels.constants_of(term, table)}
+    kept["parallel_fraction"] = (
+        "the shape model splits each node over threads by the base's parallel_grain_mflop "
+        "and parallel_efficiency, which are kept"
+    )
+    report = replace(
+        result.report,
+        fitted=levels.per_constant(result.report.fitted, table),
+        at_bound=levels.per_constant(result.report.at_bound, table),
+    )
+    return constants, kept, replace(result, report=report)
+
+
 def calibrate(
     rows: Sequence[Measurement],
     base: DeviceProfile,
@@ -471,11 +511,20 @@ def calibrate(
                 "fitted); float models, which run on the host, inform only the transfers"
             )
             p_fitted = False
+        elif levels.is_shape_table(table):
+            latency_constants, kept, result = _shape_latency(
+                analyses, threads, measured, base, table
+            )
+            p_fitted = False
+            notes.append(
+                f"shape-model base: the levels of {base.id}'s constant groups are fitted "
+                "(docs/calibrate.md); the thread split stays the base's"
+            )
         else:
             latency_constants, kept, result, p_fitted = _cpu_latency(
                 analyses, threads, measured, base, table
             )
-        if not p_fitted:
+        if not p_fitted and "parallel_fraction" not in kept:
             kept["parallel_fraction"] = (
                 "every row is measured at one thread count; rows at two or more fit it"
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,14 @@ from modelgen import conv_model
 from onnx import TensorProto, helper, numpy_helper
 
 from pytest_edgegate.analysis import analyze
+from pytest_edgegate.calibrate.fit import with_constants
 from pytest_edgegate.costmodel import CostModelUnavailable, estimate
 from pytest_edgegate.profiles import load_catalogue
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 CPU_TABLE = """
 [costmodel]
@@ -56,6 +63,13 @@ def synthetic(tmp_path: Path, base: str, new_id: str, table: str, npu: str = "")
     return load_catalogue([path]).get(new_id)
 
 
+def per_class_cpu(tmp_path: Path):
+    """cortex-a72 with :data:`CPU_TABLE` as its whole ``[costmodel]``: a per-class table
+    (``extends`` would merge in the base's shape-model constants)."""
+    profile = synthetic(tmp_path, "cortex-a72", "cpu-test", CPU_TABLE)
+    return with_constants(profile, tomllib.loads(CPU_TABLE)["costmodel"])
+
+
 def qdq_model(middle: str = "Relu") -> onnx.ModelProto:
     """x -> Q/DQ -> Conv(int8 weights via DQ) -> Q/DQ -> ``middle`` -> Q/DQ -> Conv -> y."""
     rng = np.random.default_rng(0)
@@ -95,7 +109,7 @@ def qdq_model(middle: str = "Relu") -> onnx.ModelProto:
 
 
 def test_cpu_estimate_matches_the_formula(tmp_path: Path) -> None:
-    profile = synthetic(tmp_path, "cortex-a72", "cpu-test", CPU_TABLE)
+    profile = per_class_cpu(tmp_path)
     analysis = analyze(conv_model(channels=8, hw=16))
     est = estimate(analysis, profile, threads=1)
     peak = profile.throughput["fp32_gflops"] * 1e9
@@ -116,7 +130,7 @@ def test_cpu_estimate_matches_the_formula(tmp_path: Path) -> None:
 
 
 def test_threads_scale_compute_only(tmp_path: Path) -> None:
-    profile = synthetic(tmp_path, "cortex-a72", "cpu-test", CPU_TABLE)
+    profile = per_class_cpu(tmp_path)
     analysis = analyze(conv_model(channels=32, hw=32))
     one, four = estimate(analysis, profile, threads=1), estimate(analysis, profile, threads=4)
     assert four.latency_ms < one.latency_ms
