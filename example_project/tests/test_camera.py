@@ -41,8 +41,9 @@ def test_int8_runs_within_the_board_caps(edge):
 
 
 @pytest.mark.only_kinds("cpu", "npu")
-# 10 frames/s; a frame costs the whole board (idle floor included) at most half a joule.
-@pytest.mark.edge_budget(latency_ms=100, energy_mj=500)
+# 30 frames/s: a frame within 33 ms; a frame costs the whole board (idle floor included) at most
+# half a joule.
+@pytest.mark.edge_budget(latency_ms=33, energy_mj=500)
 class TestRealTime:
     def test_int8(self, edge):
         edge.evaluate(INT8)
@@ -50,7 +51,7 @@ class TestRealTime:
     @pytest.mark.does_not_fit(
         "cortex-a53",
         breaks=["latency_ms"],
-        reason="the float model needs 112 ms a frame on a Raspberry Pi 3: ship int8 there",
+        reason="the float model needs about 40 ms a frame on a Raspberry Pi 3: ship int8 there",
     )
     def test_fp32(self, edge):
         edge.evaluate(FP32)
@@ -77,12 +78,10 @@ class TestOnTheNpu:
 @pytest.mark.edge_budget(battery_life_h=8, sustained_latency_ms=33)
 class TestOnBattery:
     @pytest.mark.does_not_fit(
-        "cortex-a72",
         "cortex-a53",
         breaks=["rate_hz", "sustained_latency_ms"],
-        reason="30 frames/s heats a bare Raspberry Pi 4 past its envelope within about a "
-        "minute and the throttled clock no longer holds the rate; a Pi 3 never holds it: ship "
-        "the Edge TPU board (or cool the Pi)",
+        reason="30 frames/s heats a Raspberry Pi 3 past its envelope within about a minute and "
+        "the throttled clock no longer holds the rate: ship the Pi 4 or the Edge TPU board",
     )
     def test_int8(self, edge):
         result = edge.evaluate(INT8)
