@@ -65,7 +65,7 @@ class Worker:
 
     def start(self) -> None:
         """Start the child and send ``open``; :meth:`finish_open` reads the reply."""
-        from pytest_edgegate.runner.launch import child_env
+        from pytest_edgegate.childenv import child_env
 
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()

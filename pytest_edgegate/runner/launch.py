@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_edgegate.childenv import child_env
 from pytest_edgegate.runner.classify import Outcome, to_error
 from pytest_edgegate.runner.run_error import RunError
 from pytest_edgegate.runner.run_result import RunResult
@@ -150,27 +151,6 @@ def _user_inputs(spec: RunSpec) -> tuple[dict[str, np.ndarray] | None, str, str 
         kind="input",
         model=label,
     )
-
-
-def child_env() -> dict[str, str]:
-    """The parent's environment, with this package importable, numpy's BLAS single-threaded
-    (numpy is not timed; its BLAS threads would only add memory and noise) and onnxruntime's
-    telemetry off.
-
-    onnxruntime 1.2x/1.3x on Linux ships a telemetry client that, on import, writes a session
-    file into ``$TMPDIR`` (``.ses``) and an event store under ``~/.cache/Microsoft`` and may
-    send events over the network: a CI gate must not write outside the model's folder and its
-    reports, nor call out.  ``ORT_DISABLE_TELEMETRY=1`` stops all of it (checked with strace);
-    a value the user set explicitly is kept."""
-    import pytest_edgegate
-
-    env = dict(os.environ)
-    root = str(Path(pytest_edgegate.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = "1"
-    env.setdefault("ORT_DISABLE_TELEMETRY", "1")
-    return env
 
 
 def _run_child(workdir: Path, timeout_s: float) -> Outcome:

@@ -66,7 +66,7 @@ class MicroError(EdgeGateError):
 def micro_fit(path: str, label: str, file_bytes: int, target: str, timeout_s: float) -> MicroFit:
     """Probe the model at ``path`` with TFLite Micro; raise MicroError naming ``target``."""
     require("tflite-micro", label, f"judging it on the microcontroller {target}")
-    from ...runner.launch import child_env
+    from ...childenv import child_env
 
     with tempfile.TemporaryDirectory(prefix="edgegate-tflm-") as tmp:
         out = Path(tmp) / "result.json"
