@@ -161,9 +161,9 @@ def evaluate(
         burst = settle(InferenceCost.from_estimate(est, 0.0, 0.0, 0.0), None, workload.rate_hz)
         details = {"workload": workload.to_dict(), "thermal": burst.to_dict()}
         return WorkloadOutcome(missing, details, [_rate_verdict(workload, burst, profile.id)])
-    from pytest_edgegate.costmodel.power import between_power, idle_power
+    from pytest_edgegate.costmodel.power import between_power, floor_power
 
-    idle = idle_power(profile)
+    idle = floor_power(profile, est)
     cost = InferenceCost.from_estimate(est, increase_mj, idle, between_power(profile))
     spec = ThermalSpec.from_profile(profile)
     state = settle(cost, spec, workload.rate_hz, workload.duration_s)

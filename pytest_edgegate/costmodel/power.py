@@ -75,6 +75,14 @@ def between_power(profile: DeviceProfile) -> float:
     return float(sleep) if sleep is not None else idle_power(profile)
 
 
+def floor_power(profile: DeviceProfile, est: Any) -> float:
+    """The idle floor under ``est``: ``idle_w``, or 0 W for an estimate priced on the whole device
+    (``energy_basis = "device"``, e.g. an MCU's measured board power) without an idle figure."""
+    if getattr(est, "energy_basis", "increase") == "device":
+        return float(profile.power.get("idle_w", 0.0))
+    return idle_power(profile)
+
+
 def device_energy(est: Any, profile: DeviceProfile) -> DeviceEnergy:
     """Whole-device energy of the estimate ``est`` (an :class:`.Estimate`) on ``profile``.
 
@@ -83,13 +91,11 @@ def device_energy(est: Any, profile: DeviceProfile) -> DeviceEnergy:
     """
     if est.energy_mj is None:
         raise PowerUnavailable(est.energy_unavailable or f"no energy estimate on {profile.id}")
+    # Priced on the whole board already (MLPerf Tiny's supply-side energy): without an idle
+    # figure the split is unknown, but the whole-device energy is still the estimate's.
+    idle = floor_power(profile, est)
     increase = float(est.energy_mj)
     if getattr(est, "energy_basis", "increase") == "device":
-        # Priced on the whole board already (MLPerf Tiny's supply-side energy): without an idle
-        # figure the split is unknown, but the whole-device energy is still the estimate's.
-        idle = float(profile.power.get("idle_w", 0.0))
         increase -= idle * est.latency_ms
-    else:
-        idle = idle_power(profile)
     covers = str(profile.power.get("covers", "board"))
     return DeviceEnergy(float(est.latency_ms), idle, increase, covers)
