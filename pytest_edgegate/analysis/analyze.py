@@ -287,7 +287,7 @@ class _Analysis:
     ) -> NodeStats:
         key = node.op_type if node.domain == "" else f"{node.domain}:{node.op_type}"
         self.histogram[key] = self.histogram.get(key, 0) + 1
-        get = types.get
+        get = types.local.get if types.parent is None else types.get  # main graph: one dict
         ins = [get(i) if i else None for i in node.inputs]
         outs = [get(o) if o else None for o in node.outputs]
         rule = rule_for(node.domain, node.op_type)
