@@ -135,6 +135,7 @@ class _Analysis:
         self.shape_warned: set[str] = set()
         self.unsized: set[str] = set()  # activations whose size the liveness could not count
         self.tables: dict[int, Types] = {}
+        self.act_bytes: dict[tuple[int, str], int] = {}  # (id(view), name) -> stored bytes
 
     # ---------------------------------------------------------------------------- pipeline
 
@@ -286,7 +287,7 @@ class _Analysis:
     ) -> NodeStats:
         key = node.op_type if node.domain == "" else f"{node.domain}:{node.op_type}"
         self.histogram[key] = self.histogram.get(key, 0) + 1
-        get = types.get
+        get = types.local.get if types.parent is None else types.get  # main graph: one dict
         ins = [get(i) if i else None for i in node.inputs]
         outs = [get(o) if o else None for o in node.outputs]
         rule = rule_for(node.domain, node.op_type)
@@ -412,13 +413,20 @@ class _Analysis:
         A tensor of unknown shape (its size depends on input values, e.g. ``ConstantOfShape``
         of an input) counts 0 here and is recorded: the peak is then unknown, not that figure.
         """
+        key = (id(view), name)
+        b = self.act_bytes.get(key)
+        if b is not None:  # the liveness and the activation table ask for the same tensors
+            return b
         t = self.tables[id(view)].get(name)
         if t is None or t[0] is None:
             self.unsized.add(name)
-            return 0
-        if t[1] == NON_TENSOR:
-            return 0
-        return nbytes(_prod(t[0]), self.fused_types.get(name, t[1]))
+            b = 0
+        elif t[1] == NON_TENSOR:
+            b = 0
+        else:
+            b = nbytes(_prod(t[0]), self.fused_types.get(name, t[1]))
+        self.act_bytes[key] = b
+        return b
 
     def _main_activations(self, view: GraphView) -> dict[str, int]:
         """Stored bytes of every activation of the main graph (what an arena holds)."""

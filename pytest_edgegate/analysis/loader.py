@@ -242,9 +242,22 @@ def iter_graph_tensors(graph: GraphProto) -> Iterator[TensorProto]:
     for sparse in graph.sparse_initializer:
         yield sparse.values
         yield sparse.indices
-    for node in graph.node:
-        if node.attribute:
-            yield from _iter_attribute_tensors(node.attribute)
+    # Most attributes are ints or floats: only those that can hold a tensor are walked.
+    kinds = _TENSOR_KINDS
+    holders = [a for node in graph.node for a in node.attribute if a.type in kinds]
+    if holders:
+        yield from _iter_attribute_tensors(holders)
+
+
+_TENSOR_KINDS = frozenset(
+    (
+        AttributeProto.TENSOR,
+        AttributeProto.TENSORS,
+        AttributeProto.SPARSE_TENSOR,
+        AttributeProto.GRAPH,
+        AttributeProto.GRAPHS,
+    )
+)
 
 
 def _iter_attribute_tensors(attributes) -> Iterator[TensorProto]:

@@ -43,6 +43,7 @@ _ISLAND_OPS = frozenset(
     )
 )
 _MATRIX_OPS = frozenset(op_names("Conv ConvTranspose Gemm MatMul"))
+_QDQ = frozenset(("DequantizeLinear", "QuantizeLinear"))
 
 
 def stored_types(
@@ -52,6 +53,8 @@ def stored_types(
     dq_source: Mapping[str, int],
 ) -> dict[str, int]:
     """Activation name -> integer element type it is stored in (only those that change)."""
+    if not any(n.op_type in _QDQ for n in view.nodes):
+        return {}  # every rule below starts from a DequantizeLinear or a QuantizeLinear
     producer: dict[str, NodeRec] = {}
     consumers: dict[str, list[NodeRec]] = {}
     for node in view.nodes:
