@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.fitting import columns as cols
-from bench.fitting import explore, hwnas
+from bench.fitting import explore, hwnas, litert_level
 from bench.fitting.networks import NetworkSet
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue
@@ -100,7 +100,7 @@ def verdict(label: str, stats: dict[str, float]) -> tuple[str, bool]:
 def table(title: str, rows: list[Row]) -> None:
     print(title)
     header = (
-        f"{'device / metric':18s} {'profile':11s} {'n':>5s} {'MAPE %':>7s} {'+-10 %':>7s} "
+        f"{'device / metric':19s} {'profile':17s} {'n':>5s} {'MAPE %':>7s} {'+-10 %':>7s} "
         f"{'+-20 %':>7s} {'tau':>6s}  target"
     )
     print(header)
@@ -109,7 +109,7 @@ def table(title: str, rows: list[Row]) -> None:
         s = r.stats
         mark = "" if r.met is None else ("  MET" if r.met else "  MISSED")
         print(
-            f"{r.label:18s} {r.profile:11s} {int(s['n']):5d} {s['mape_pct']:7.2f} "
+            f"{r.label:19s} {r.profile:17s} {int(s['n']):5d} {s['mape_pct']:7.2f} "
             f"{s['within_10_pct']:7.1f} {s['within_20_pct']:7.1f} {s['kendall_tau']:6.3f}  "
             f"{r.target}{mark}"
         )
@@ -132,12 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         report(args.realdev)
     start = time.perf_counter()
     try:
-        data = cols.load_data(args.data_dir)
+        data = litert_level.load(args.data_dir)  # + the Pi 5 LiteRT columns
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     catalogue = load_catalogue()
-    sets = cols.network_sets(data, jobs=args.jobs)
+    columns = cols.COLUMNS + (litert_level.LATENCY, litert_level.ENERGY)
+    sets = cols.network_sets(data, columns, jobs=args.jobs)
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     print(f"{today}: python bench/fidelity.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"data: {data.data_dir}")
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "networks analysed (one per distinct cell structure): "
         + ", ".join(f"{len(s.analyses)} {v.name}" for v, s in sets.items())
     )
-    all_rows = {c.label: cols.column_rows(data, c) for c in cols.COLUMNS}
+    all_rows = {c.label: cols.column_rows(data, c) for c in columns}
     for label, r in all_rows.items():
         dropped = "; ".join(f"{k}: {v}" for k, v in r.dropped.items() if v) or "none"
         print(

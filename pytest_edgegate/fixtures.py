@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_edgegate.errors import BudgetError, EdgeGateError
-from pytest_edgegate.keys import CACHE_KEY, HANDLE_KEY, NO_TARGET_REASON, SETTINGS_KEY
+from pytest_edgegate.keys import (
+    CACHE_KEY,
+    CATALOGUE_KEY,
+    HANDLE_KEY,
+    NO_TARGET_REASON,
+    SETTINGS_KEY,
+)
 from pytest_edgegate.logsafe import log_safe
 
 if TYPE_CHECKING:
@@ -87,6 +93,7 @@ def edge(request: pytest.FixtureRequest, edge_target: DeviceProfile) -> EdgeHand
         cache=_cache(request.config),
         bases=_bases(request.config, Path(str(node.path)) if hasattr(node, "path") else None),
         workload=workload,
+        catalogue=request.config.stash.get(CATALOGUE_KEY, None),
     )
     node.stash[HANDLE_KEY] = handle
     return handle

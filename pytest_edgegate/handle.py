@@ -27,7 +27,9 @@ from pytest_edgegate.evaluation import (
 )
 from pytest_edgegate.logsafe import log_safe
 from pytest_edgegate.model_cache import ModelCache, ModelHandle
+from pytest_edgegate.profiles.loader import Catalogue
 from pytest_edgegate.profiles.model import DeviceProfile
+from pytest_edgegate.runtime_pricing import pricing_profile
 from pytest_edgegate.settings import Settings
 from pytest_edgegate.workload import Workload
 
@@ -53,11 +55,13 @@ class EdgeHandle:
         cache: ModelCache,
         bases: Sequence[Path],
         workload: Workload | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.nodeid = nodeid
         self.target = target
         self.budget = budget
         self.workload = workload
+        self.catalogue = catalogue
         self.settings = settings
         self._cache = cache
         self._bases = tuple(bases)
@@ -135,7 +139,11 @@ class EdgeHandle:
         from pytest_edgegate.formats.deploy import deployment
 
         deployed = deployment(handle.loaded, self.target, self.settings.timeout_s, analysis)
-        costs, est, cost_details, cost_notes = cost_metrics(self.target, analysis)
+        priced, cost_notes, priced_as = pricing_profile(
+            self.target, deployed.runtime, self.catalogue
+        )
+        costs, est, cost_details, model_notes = cost_metrics(priced, analysis)
+        cost_notes += model_notes
         found.update(costs)
         usage = self._workload(est, cost_details)
         found.update(usage.metrics)
@@ -144,6 +152,8 @@ class EdgeHandle:
         details["runtime"] = deployed.to_dict()
         if cost_details is not None:
             details["estimate"] = cost_details
+            if priced_as is not None:
+                cost_details["priced_as"] = priced_as
         if accuracy_details is not None:
             details["accuracy"] = accuracy_details
         if usage.details is not None:
