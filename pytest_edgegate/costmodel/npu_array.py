@@ -1,0 +1,59 @@
+"""How much of a systolic MAC array a layer fills, and which weights an on-chip cache holds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pytest_edgegate.analysis import NodeStats
+
+#: Operators whose MACs run on the array as a matrix product (im2col view).
+CONV_OPS = ("Conv", "ConvTranspose", "QLinearConv", "ConvInteger")
+
+
+def _fill(n: int, tile: int) -> float:
+    """Share of the array's ``tile`` lanes used by ``n`` lanes of work (ceil-padded to tiles)."""
+    return n / (math.ceil(n / tile) * tile) if n > 0 else 1.0
+
+
+def array_utilisation(node: NodeStats, tile: int) -> float:
+    """Share of a ``tile`` x ``tile`` systolic array's MACs a node keeps busy (0 < u <= 1).
+
+    The layer is read as a matrix product ``[P x K] @ [K x N]``: K the reduction depth
+    (input channels per group x kernel taps, or a Gemm's inner dimension) down the array's
+    rows, N the output channels across its columns, P the output pixels streamed through.
+    K and N are padded up to whole tiles; each pass of P pixels pays ``tile`` cycles to fill
+    and drain the pipeline.  A depthwise convolution (one input channel per group) puts its
+    channels across the columns and its kernel taps down the rows.  ``tile <= 0`` or a node
+    without MACs or shapes: 1.
+    """
+    out = node.output_shapes[0] if node.output_shapes else None
+    if tile <= 0 or node.macs <= 0 or not out:
+        return 1.0
+    outputs = math.prod(out)
+    if outputs <= 0:
+        return 1.0
+    k = max(1, round(node.macs / (max(1, node.executions) * outputs)))
+    if node.op_type in CONV_OPS and len(out) >= 3:
+        groups = max(1, int(node.attrs.get("group", 1) or 1))
+        channels = out[1]
+        n = channels if groups == channels else max(1, channels // groups)
+        pixels = math.prod(out[2:]) * out[0]
+    else:
+        n = out[-1]
+        pixels = max(1, outputs // max(1, n))
+    return _fill(k, tile) * _fill(n, tile) * pixels / (pixels + tile)
+
+
+def streamed_weight_bytes(nodes: Sequence[NodeStats], onchip_bytes: float) -> int:
+    """Weight bytes that stream from host memory every inference: layers are cached whole, in
+    graph order, while they fit the on-chip memory; every later layer's weights stream."""
+    used = 0
+    streamed = 0
+    for node in nodes:
+        w = node.weight_bytes
+        if streamed or used + w > onchip_bytes:
+            streamed += w
+        else:
+            used += w
+    return streamed
