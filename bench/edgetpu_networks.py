@@ -24,7 +24,7 @@ NETWORKS = {"MobileNet v1": "mobilenet", "MobileNet v2": "mobilenet_v2", "ResNet
 #: edgetpu.toml 2.0's NPU constants (per-MAC price without the array model), for comparison.
 PREVIOUS = {
     "npu_array_tile": 0, "npu_eff_mac": 0.1555, "npu_eff_vector": 0.001181,
-    "npu_dispatch_us": 0.7668, "transfer_fixed_us": 116.0,
+    "npu_dispatch_us": 0.7668, "transfer_fixed_us": 116.0, "npu_fused_epilogue": False,
 }  # fmt: skip
 
 

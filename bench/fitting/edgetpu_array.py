@@ -36,15 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"analysed in {time.perf_counter() - t0:.1f} s; {len(rows.rows)} usable rows")
     tpu = load_catalogue().get("edgetpu")
     table = dict(tpu.raw["costmodel"])
-    host = {k: v for k, v in table.items() if not k.startswith("npu_") and k not in NPU_KEYS}
-    host.update(npu_array_tile=args.tile, npu_pool_as_conv=table.get("npu_pool_as_conv", False))
+    host = {k: v for k, v in table.items() if k not in NPU_KEYS}  # incl. the NPU's switches
+    host["npu_array_tile"] = args.tile
     netset = sets[column.variant]
     an_fit = cols.row_analyses(rows, netset, rows.fit)
     an_rep = cols.row_analyses(rows, netset, rows.report)
     result = fit.fit_npu_latency(an_fit, rows.values[rows.fit], tpu, host)
     print("\n".join(result.report.lines()))
     constants = {**host, **{k: float(f"{v:.4g}") for k, v in result.constants.items()}}
-    print("constants:", {k: constants[k] for k in (*NPU_KEYS, "npu_array_tile")})
+    shown = (*NPU_KEYS, "npu_array_tile", "npu_fused_epilogue", "npu_pool_as_conv")
+    print("constants:", {k: constants.get(k) for k in shown})
     profile = fit.with_constants(tpu, constants)
     pred = np.array([estimate(a, profile, threads=1).latency_ms for a in an_rep])
     s = fidelity_stats(pred, rows.values[rows.report])

@@ -7,7 +7,11 @@ from typing import Any
 
 from pytest_edgegate.analysis import ModelAnalysis, NodeStats
 from pytest_edgegate.costmodel.cpu import CpuTime, cpu_time
-from pytest_edgegate.costmodel.npu_array import array_utilisation, streamed_weight_bytes
+from pytest_edgegate.costmodel.npu_array import (
+    array_utilisation,
+    fused_activations,
+    streamed_weight_bytes,
+)
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.placement import Placement, summarize
 from pytest_edgegate.costmodel.records import (
@@ -80,6 +84,8 @@ def _npu_node(
     peak = profile.npu.peak_tops * 1e12
     macs = node.macs
     vector_ops = max(0, node.flops - 2 * node.macs)
+    if params.npu_fused_epilogue and macs:
+        vector_ops = 0  # bias and requantisation in the array's output stage
     if params.npu_pool_as_conv and node.op_class == "pool":
         macs, vector_ops = _pool_as_conv_macs(node), 0
     use = array_utilisation(node, params.npu_array_tile) if macs == node.macs else 1.0
@@ -131,8 +137,11 @@ def estimate(
     energy_j: float | None = 0.0
     npu_s = 0.0
     breakdown = {"compute_ms": 0.0, "memory_ms": 0.0, "overhead_ms": 0.0, "npu_ms": 0.0}
-    for node, where in zip(nodes, placements, strict=True):
-        if where.device == "npu":
+    fused = fused_activations(nodes) if params.npu_fused_epilogue else {}
+    for i, (node, where) in enumerate(zip(nodes, placements, strict=True)):
+        if where.device == "npu" and i in fused and placements[fused[i]].device == "npu":
+            seconds, joules, bound = 0.0, 0.0, "compute"  # in its MAC layer's output stage
+        elif where.device == "npu":
             seconds, joules, _, bound = _npu_node(node, profile, params)
             npu_s += seconds
             breakdown["npu_ms"] += seconds * 1e3

@@ -57,3 +57,35 @@ def streamed_weight_bytes(nodes: Sequence[NodeStats], onchip_bytes: float) -> in
         else:
             used += w
     return streamed
+
+
+#: Activations a TFLite convolution or fully connected op carries as its fused activation.
+FUSABLE_ACTIVATIONS = ("Relu", "Clip")
+_PASS_THROUGH = ("QuantizeLinear", "DequantizeLinear")
+
+
+def fused_activations(nodes: Sequence[NodeStats]) -> dict[int, int]:
+    """Activation position -> position of the MAC layer it folds into (TFLite's
+    ``fused_activation_function``): a Relu/Clip whose input (through Q/DQ nodes) is a MAC
+    layer's output that nothing else reads."""
+    producer = {o: i for i, n in enumerate(nodes) for o in n.outputs if o}
+    readers: dict[str, int] = {}
+    for n in nodes:
+        for name in n.inputs:
+            readers[name] = readers.get(name, 0) + 1
+    fused: dict[int, int] = {}
+    for i, n in enumerate(nodes):
+        if n.op_type not in FUSABLE_ACTIVATIONS or not n.inputs:
+            continue
+        name = n.inputs[0]
+        while True:
+            j = producer.get(name)
+            if j is None or readers.get(name, 0) != 1:
+                break
+            if nodes[j].macs > 0:
+                fused[i] = j
+                break
+            if nodes[j].op_type not in _PASS_THROUGH or not nodes[j].inputs:
+                break
+            name = nodes[j].inputs[0]
+    return fused

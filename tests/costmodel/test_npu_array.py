@@ -11,7 +11,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.costmodel import estimate
-from pytest_edgegate.costmodel.npu_array import array_utilisation, streamed_weight_bytes
+from pytest_edgegate.costmodel.npu_array import (
+    array_utilisation,
+    fused_activations,
+    streamed_weight_bytes,
+)
 from pytest_edgegate.profiles import load_catalogue
 
 from .test_estimate import CPU_TABLE, NPU_TABLE, synthetic
@@ -142,3 +146,31 @@ def test_a_two_input_sum_runs_on_the_edgetpu_as_an_add() -> None:
                    load_catalogue().get("edgetpu"))  # fmt: skip
     assert {c.name: c.device for c in est.nodes}["middle"] == "npu"
     assert est.npu_coverage == 1.0
+
+
+def test_activation_after_a_conv_is_fused_and_the_conv_is_priced_on_the_array() -> None:
+    tpu = load_catalogue().get("edgetpu")
+    table = tpu.raw["costmodel"]
+    assert table["npu_fused_epilogue"] is True
+    an = analyze(qdq_convs(64, 16, [(64, 1), (64, 1)], middle="Relu"))
+    positions = {nd.name: i for i, nd in enumerate(an.nodes)}
+    assert positions["middle"] in fused_activations(an.nodes)
+    est = estimate(an, tpu)
+    costs = {c.name: c for c in est.nodes}
+    assert costs["middle"].device == "npu" and costs["middle"].time_ms == 0.0
+    conv = next(nd for nd in an.nodes if nd.name == "conv0")
+    use = array_utilisation(conv, table["npu_array_tile"])
+    expected_s = 2 * conv.macs / (tpu.npu.peak_tops * 1e12 * table["npu_eff_mac"] * use)
+    expected_s += table["npu_dispatch_us"] * 1e-6  # bias: in the output stage, no vector time
+    assert costs["conv0"].time_ms == pytest.approx(expected_s * 1e3)
+
+
+def test_an_activation_whose_input_is_read_twice_is_not_fused() -> None:
+    model = qdq_convs(8, 16, [(8, 1)], middle="Relu")
+    graph = model.graph
+    extra = helper.make_node("Neg", ["c0"], ["side"], name="side")
+    graph.node.insert(4, extra)  # a second reader of the conv's output
+    graph.output.append(helper.make_tensor_value_info("side", TensorProto.FLOAT, None))
+    an = analyze(model)
+    positions = {nd.name: i for i, nd in enumerate(an.nodes)}
+    assert positions["middle"] not in fused_activations(an.nodes)
