@@ -10,6 +10,7 @@ from pytest_edgegate.costmodel.cpu import CpuTime, cpu_time
 from pytest_edgegate.costmodel.npu_array import (
     array_utilisation,
     fused_activations,
+    fused_requantisation,
     streamed_weight_bytes,
 )
 from pytest_edgegate.costmodel.params import CostParams
@@ -137,10 +138,17 @@ def estimate(
     energy_j: float | None = 0.0
     npu_s = 0.0
     breakdown = {"compute_ms": 0.0, "memory_ms": 0.0, "overhead_ms": 0.0, "npu_ms": 0.0}
-    fused = fused_activations(nodes) if params.npu_fused_epilogue else {}
+    fused: dict[int, int] = {}
+    requant: set[int] = set()
+    if params.npu_fused_epilogue:
+        fused = fused_activations(nodes)
+        outputs = {t.name for t in analysis.outputs}
+        requant = fused_requantisation(nodes, [p.device for p in placements], outputs)
     for i, (node, where) in enumerate(zip(nodes, placements, strict=True)):
-        if where.device == "npu" and i in fused and placements[fused[i]].device == "npu":
-            seconds, joules, bound = 0.0, 0.0, "compute"  # in its MAC layer's output stage
+        if where.device == "npu" and (
+            i in requant or (i in fused and placements[fused[i]].device == "npu")
+        ):
+            seconds, joules, bound = 0.0, 0.0, "compute"  # folded into its integer operator
         elif where.device == "npu":
             seconds, joules, _, bound = _npu_node(node, profile, params)
             npu_s += seconds

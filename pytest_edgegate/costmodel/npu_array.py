@@ -89,3 +89,26 @@ def fused_activations(nodes: Sequence[NodeStats]) -> dict[int, int]:
                 break
             name = nodes[j].inputs[0]
     return fused
+
+
+def fused_requantisation(
+    nodes: Sequence[NodeStats], devices: Sequence[str], graph_outputs: set[str]
+) -> set[int]:
+    """Positions of QuantizeLinear/DequantizeLinear nodes a compiler folds into the integer
+    operators around them: on the NPU, fed by an NPU node, and read only by NPU nodes (the
+    graph's first Quantize and last Dequantize stay real work)."""
+    where = {o: devices[i] for i, n in enumerate(nodes) for o in n.outputs if o}
+    readers: dict[str, list[str]] = {}
+    for i, n in enumerate(nodes):
+        for name in n.inputs:
+            readers.setdefault(name, []).append(devices[i])
+    fused: set[int] = set()
+    for i, n in enumerate(nodes):
+        if n.op_type not in _PASS_THROUGH or devices[i] != "npu" or not n.inputs:
+            continue
+        outs = [o for o in n.outputs if o]
+        if where.get(n.inputs[0]) != "npu" or any(o in graph_outputs for o in outs):
+            continue
+        if outs and all(readers.get(o) and set(readers[o]) == {"npu"} for o in outs):
+            fused.add(i)
+    return fused

@@ -14,6 +14,7 @@ from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.costmodel.npu_array import (
     array_utilisation,
     fused_activations,
+    fused_requantisation,
     streamed_weight_bytes,
 )
 from pytest_edgegate.profiles import load_catalogue
@@ -174,3 +175,18 @@ def test_an_activation_whose_input_is_read_twice_is_not_fused() -> None:
     an = analyze(model)
     positions = {nd.name: i for i, nd in enumerate(an.nodes)}
     assert positions["middle"] not in fused_activations(an.nodes)
+
+
+def test_inner_quantize_dequantize_pairs_fold_into_the_integer_operators() -> None:
+    an = analyze(qdq_convs(8, 16, [(8, 1), (8, 1)]))
+    est = estimate(an, load_catalogue().get("edgetpu"))
+    costs = {c.name: c for c in est.nodes}
+    # between two NPU convolutions: folded; the graph's first Quantize stays real work
+    assert costs["q0"].time_ms == 0.0 and costs["dq0"].time_ms == 0.0
+    assert costs["q_in"].time_ms > 0.0
+    nodes = [nd for nd in an.nodes if not nd.folded]
+    names = [nd.name for nd in nodes]
+    on_cpu = ["cpu" if name == "conv1" else "npu" for name in names]
+    folded = {names[i] for i in fused_requantisation(nodes, on_cpu, {"y"})}
+    assert "dq0" not in folded  # its reader runs on the CPU: a real Dequantize
+    assert "q0" in folded
