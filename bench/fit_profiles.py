@@ -409,6 +409,9 @@ def fit_all(data: cols.HwnasData, jobs: int, date: str) -> tuple[dict[str, dict]
             "test, so this over-counts the host CPU's power",
         )
     )
+    # The array model's switches (npu_array_tile, npu_fused_epilogue) are not fitted here.
+    switches = ("npu_array_tile", "npu_fused_epilogue")
+    host.update({k: tpu.raw["costmodel"][k] for k in switches if k in tpu.raw["costmodel"]})
     npu, best, why = fit_npu_latency_choosing_pool(analyses("Edge TPU latency"), tpu, host)
     tpu_const = {**host, "npu_pool_as_conv": best, **rounded_table(npu.constants)}
     prov.fitted("edgetpu", npu, rows["Edge TPU latency"], "HW-NAS-Bench, Coral Edge TPU")

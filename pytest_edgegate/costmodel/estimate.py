@@ -7,6 +7,12 @@ from typing import Any
 
 from pytest_edgegate.analysis import ModelAnalysis, NodeStats
 from pytest_edgegate.costmodel.cpu import CpuTime, cpu_time
+from pytest_edgegate.costmodel.npu_array import (
+    array_utilisation,
+    fused_activations,
+    fused_requantisation,
+    streamed_weight_bytes,
+)
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.placement import Placement, summarize
 from pytest_edgegate.costmodel.records import (
@@ -79,9 +85,12 @@ def _npu_node(
     peak = profile.npu.peak_tops * 1e12
     macs = node.macs
     vector_ops = max(0, node.flops - 2 * node.macs)
+    if params.npu_fused_epilogue and macs:
+        vector_ops = 0  # bias and requantisation in the array's output stage
     if params.npu_pool_as_conv and node.op_class == "pool":
         macs, vector_ops = _pool_as_conv_macs(node), 0
-    mac_s = 2 * macs / (peak * params.npu_eff_mac)
+    use = array_utilisation(node, params.npu_array_tile) if macs == node.macs else 1.0
+    mac_s = 2 * macs / (peak * params.npu_eff_mac * use)
     vec_s = vector_ops / (peak * params.npu_eff_vector)
     seconds = mac_s + vec_s + params.npu_dispatch_us * 1e-6
     joules = None
@@ -129,8 +138,18 @@ def estimate(
     energy_j: float | None = 0.0
     npu_s = 0.0
     breakdown = {"compute_ms": 0.0, "memory_ms": 0.0, "overhead_ms": 0.0, "npu_ms": 0.0}
-    for node, where in zip(nodes, placements, strict=True):
-        if where.device == "npu":
+    fused: dict[int, int] = {}
+    requant: set[int] = set()
+    if params.npu_fused_epilogue:
+        fused = fused_activations(nodes)
+        outputs = {t.name for t in analysis.outputs}
+        requant = fused_requantisation(nodes, [p.device for p in placements], outputs)
+    for i, (node, where) in enumerate(zip(nodes, placements, strict=True)):
+        if where.device == "npu" and (
+            i in requant or (i in fused and placements[fused[i]].device == "npu")
+        ):
+            seconds, joules, bound = 0.0, 0.0, "compute"  # folded into its integer operator
+        elif where.device == "npu":
             seconds, joules, _, bound = _npu_node(node, profile, params)
             npu_s += seconds
             breakdown["npu_ms"] += seconds * 1e3
@@ -224,9 +243,8 @@ def _npu_costs(
             crossing += sizes.get(t.name, 0)
             crossings += 1
     on_npu = [n for n, p in zip(nodes, placements, strict=True) if p.device == "npu"]
-    weights = sum(n.weight_bytes for n in on_npu)
     onchip = (npu.onchip_memory_mib or 0.0) * MIB
-    streamed = int(max(0.0, weights - onchip)) if on_npu else 0
+    streamed = streamed_weight_bytes(on_npu, onchip)
     extra_s = (crossing + streamed) / link_bps + crossings * params.transfer_fixed_us * 1e-6
     extra_j = 0.0
     if params.has_npu_energy:

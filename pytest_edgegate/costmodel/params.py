@@ -52,6 +52,8 @@ class CostParams:
     npu_fixed_us: float = 0.0
     transfer_fixed_us: float = 0.0
     npu_pool_as_conv: bool = False
+    npu_array_tile: int = 0
+    npu_fused_epilogue: bool = False
     npu_pj_per_mac: float | None = None
     npu_pj_per_vector_op: float | None = None
     npu_pj_per_sram_byte: float | None = None

@@ -87,6 +87,8 @@ def place(nodes: list[NodeStats], profile: DeviceProfile) -> list[Placement]:
             continue
         reason = ""
         op = QOPERATOR_FLOAT_FORM.get(node.op_type, node.op_type)
+        if op == "Sum" and len(node.inputs) == 2:
+            op = "Add"  # a two-input ONNX Sum is an elementwise Add (TFLite ADD)
         if op not in npu.ops and not (int_npu and node.op_type in QUANT_OPS):
             reason = f"{node.op_type} is not an operator the NPU runs"
         else:

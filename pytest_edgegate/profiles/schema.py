@@ -138,6 +138,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "npu_fixed_us": Field("float", minimum=0.0, doc="NPU overhead per inference, us"),
         "transfer_fixed_us": Field("float", minimum=0.0, doc="cost of each NPU/CPU hop, us"),
         "npu_pool_as_conv": Field("bool", doc="the NPU runs pooling as a dense convolution"),
+        "npu_fused_epilogue": Field("bool", doc="bias and fused activation free on the NPU"),
+        "npu_array_tile": Field("int", minimum=0, doc="NPU MAC array side (0: none)"),
         "npu_pj_per_mac": Field("float", minimum=0.0, doc="NPU energy per MAC, pJ"),
         "npu_pj_per_vector_op": Field("float", minimum=0.0, doc="NPU energy per other op, pJ"),
         "npu_pj_per_sram_byte": Field("float", minimum=0.0, doc="on-chip byte moved, pJ"),
