@@ -157,6 +157,12 @@ def structure_key(arch_str: str, variant: Variant) -> str:
     only matters for an NPU profile that places some cell nodes on the NPU and others on the
     CPU (the number of NPU/CPU boundaries depends on who feeds whom): callers must check that
     every placement they estimate is homogeneous (:meth:`NetworkSet.check_homogeneous`).
+    Nor does the key see what NPU pricing now reads from the topology and the node order (a
+    Relu fused into the convolution it alone reads, with ``npu_fused_epilogue``; weights cached
+    layer by layer in graph order until the on-chip memory is full): for NPU profiles a
+    structure's networks can differ by a few per cent and the representative stands for them
+    all, an approximation of the edgetpu/eyeriss fits and fidelity figures (a key naming the
+    fused Relus gives 500-900 structures per 3,000 cells instead of 250-390).
     Ignoring the topology is what makes the saving large: 250 to 390 structures per variant
     instead of 5,000 to 6,500 with producers in the key.
     """

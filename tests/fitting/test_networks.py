@@ -94,7 +94,11 @@ def test_networks_sharing_a_structure_key_get_identical_estimates(variant: Varia
         groups[structure_key(ALL_ARCHS[i], variant)].append(ALL_ARCHS[i])
     assert 150 < len(groups) < 400  # 250 to 390 over all 15,625 cells
     shared = sorted(k for k, v in groups.items() if len(v) > 1)
-    catalogue = [p for p in load_catalogue() if not p.is_mcu]
+    # NPU pricing depends on who feeds whom and in which order (a Relu fused into the
+    # convolution it alone reads; weights cached layer by layer in graph order until the
+    # on-chip memory is full), which the key leaves out: the fitting scripts price such
+    # profiles on each structure's representative network, an approximation (structure_key).
+    catalogue = [p for p in load_catalogue() if not p.is_mcu and not p.is_npu]
     views = {c.view for c in COLUMNS if c.variant == variant} | {None}
     for k in rng.choice(len(shared), 6, replace=False):
         first, second = rng.choice(groups[shared[k]], 2, replace=False)
