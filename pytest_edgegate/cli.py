@@ -82,15 +82,18 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         catalogue = load_catalogue(args.profiles)
         for target in args.target:
             profile = catalogue.get(target)
-            verdicts, notes = device_fit(profile, analysis)
+            plan = None
+            if profile.is_mcu:
+                from pytest_edgegate.mcu_memory import mcu_memory
+
+                plan = mcu_memory(profile, analysis)
+            verdicts, notes = device_fit(profile, analysis, mcu=plan)
             for v in verdicts:
                 print(("fits   " if v.passed else "FAILS  ") + v.message(profile.id))
             for note in notes:
                 print(f"note: {note}")
-            if profile.is_mcu:
-                from pytest_edgegate.mcu_memory import mcu_memory
-
-                print(f"       {mcu_memory(profile, analysis).summary()}")
+            if plan is not None:
+                print(f"       {plan.summary()}")
     return 0
 
 

@@ -115,6 +115,7 @@ def device_fit(
     analysis: ModelAnalysis,
     deployed: Any = None,
     measured_mb: float | None = None,
+    mcu: Any = None,
 ) -> tuple[list[Verdict], list[str]]:
     """Checks every model must pass on a device, budget or not: does it fit in memory?
 
@@ -126,7 +127,8 @@ def device_fit(
     judged on the peak measured under the device's cap when the model was run
     (``measured_mb``).  An activation peak the analysis cannot know (a size that depends on
     input values) is not judged on its lower bound: it gets a note saying so instead of a
-    verdict.  Returns the verdicts and those notes.
+    verdict.  ``mcu`` is that static plan when the caller already made it (it is planned here
+    otherwise).  Returns the verdicts and those notes.
     """
     weights_mb = analysis.param_bytes / MB
     activations_mb = analysis.peak_activation_bytes / MB
@@ -152,9 +154,10 @@ def device_fit(
             ),
         ]
     elif profile.is_mcu:
-        from pytest_edgegate.mcu_memory import mcu_memory
+        if mcu is None:
+            from pytest_edgegate.mcu_memory import mcu_memory
 
-        mcu = mcu_memory(profile, analysis)
+            mcu = mcu_memory(profile, analysis)
         checks = [
             (
                 "flash_mb",

@@ -184,12 +184,14 @@ class EdgeHandle:
             self.settings.memory_source == "measured" or not analysis.peak_memory_known
         ):
             measured_mb = measured.memory.value
-        verdicts, fit_notes = device_fit(self.target, analysis, deployed, measured_mb)
-        verdicts += usage.verdicts
+        plan = None
         if self.target.is_mcu:
             from pytest_edgegate.mcu_memory import mcu_memory
 
-            details["mcu_memory"] = mcu_memory(self.target, analysis).to_dict()
+            plan = mcu_memory(self.target, analysis)  # planned once: the fit and the details
+            details["mcu_memory"] = plan.to_dict()
+        verdicts, fit_notes = device_fit(self.target, analysis, deployed, measured_mb, plan)
+        verdicts += usage.verdicts
         for limit in self.budget.limits:
             verdicts.append(judge(limit, found.get(limit.metric)))
         notes = (

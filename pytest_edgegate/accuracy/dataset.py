@@ -14,7 +14,7 @@ import numpy as np
 
 from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 from pytest_edgegate.accuracy.pair import TensorSig
-from pytest_edgegate.npzfile import check_regular_file, load_npz  # noqa: F401
+from pytest_edgegate.npzfile import load_npz
 
 #: Why a comparison on generated inputs is weak, for the result and the failure message.
 RANDOM_INPUTS_NOTE = (
