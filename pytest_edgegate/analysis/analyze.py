@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from typing import Any
 
 import onnx
@@ -13,8 +14,8 @@ from onnx import ModelProto
 
 from ..errors import ModelError
 from .consts import ConstStore, constant_node_type, tensor_elements
-from .counts import rule_for
-from .dtypes import QUANTIZED_TYPES, dtype_name, nbytes
+from .counts import OpRule, rule_for
+from .dtypes import ELEMENT_BITS, QUANTIZED_TYPES, dtype_name, nbytes
 from .graph import GraphView, NodeRec, build_view, op_names
 from .liveness import peak_activation_bytes
 from .loader import read_external_tensor
@@ -57,6 +58,7 @@ _KEPT_ATTRS = op_names(
     "activation num_heads K N bits block_size mode axis perm size"
 )
 _KEPT_SET = frozenset(_KEPT_ATTRS)
+_KEPT_ORDER = {k: i for i, k in enumerate(_KEPT_ATTRS)}
 _SPATIAL_OPS = frozenset(
     op_names(
         "Conv ConvInteger QLinearConv ConvTranspose FusedConv NhwcConv MaxPool AveragePool "
@@ -285,16 +287,17 @@ class _Analysis:
     def _node_stats(
         self, node: NodeRec, view: GraphView, types: Types, multiplier: int
     ) -> NodeStats:
-        key = node.op_type if node.domain == "" else f"{node.domain}:{node.op_type}"
-        self.histogram[key] = self.histogram.get(key, 0) + 1
+        op = _op_facts(node.domain, node.op_type)
+        key, rule = op.key, op.rule
+        histogram = self.histogram
+        histogram[key] = histogram.get(key, 0) + 1
         get = types.local.get if types.parent is None else types.get  # main graph: one dict
         ins = [get(i) if i else None for i in node.inputs]
         outs = [get(o) if o else None for o in node.outputs]
-        rule = rule_for(node.domain, node.op_type)
-        if node.op_type in _QUANT_OPS:
+        if op.quant:
             self._note_quantization(node, ins, outs)
 
-        folded = self._fold(node, ins, outs)
+        folded = op.foldable and self._fold(node, outs)
         macs = flops = 0
         if rule is None:
             self.warnings.append(
@@ -323,15 +326,15 @@ class _Analysis:
         bytes_read = bytes_written = weight_bytes = 0
         if not folded:
             const_bytes = self.const_bytes
-            seen: set[str] = set()
-            for name, t in zip(node.inputs, ins, strict=True):
-                if not name or name in seen:
+            inputs = node.inputs
+            for i, (name, t) in enumerate(zip(inputs, ins, strict=True)):
+                if not name or (i and name in inputs[:i]):  # absent, or read twice: once
                     continue
-                seen.add(name)
-                if name in const_bytes:
-                    weight_bytes += const_bytes[name]
+                b = const_bytes.get(name)
+                if b is not None:
+                    weight_bytes += b
                 elif t is not None and t[0] is not None and t[1] != NON_TENSOR:
-                    bytes_read += nbytes(_prod(t[0]), t[1])
+                    bytes_read += (_prod(t[0]) * _bits(t[1], 8) + 7) // 8
                 else:
                     bytes_read += self._io_bytes(name, t, node, key)
             bytes_read += weight_bytes
@@ -339,7 +342,7 @@ class _Analysis:
                 if not name:
                     continue
                 if t is not None and t[0] is not None and t[1] != NON_TENSOR:
-                    bytes_written += nbytes(_prod(t[0]), t[1])
+                    bytes_written += (_prod(t[0]) * _bits(t[1], 8) + 7) // 8
                 else:
                     bytes_written += self._io_bytes(name, t, node, key)
 
@@ -354,9 +357,9 @@ class _Analysis:
             bytes_read * multiplier,
             bytes_written * multiplier,
             weight_bytes * multiplier,
-            self._compute_dtype(node, ins, outs, rule is not None and rule.is_mac),
+            self._compute_dtype(node, ins, outs, op.is_mac),
             tuple([t[0] if t is not None else None for t in outs]),
-            self._attrs(node, ins),
+            self._attrs(node, ins, op.spatial) if node.attributes or op.spatial else {},
             node.inputs,
             node.outputs,
             multiplier,
@@ -365,13 +368,14 @@ class _Analysis:
 
     # ------------------------------------------------------------------------------ helpers
 
-    def _fold(self, node: NodeRec, ins: list, outs: list) -> bool:
+    def _fold(self, node: NodeRec, outs: list) -> bool:
         """True for a node a runtime evaluates once at load time (all inputs constant).
 
         Its outputs join the constants, charged at their stored precision: the output of a
         ``DequantizeLinear`` of an int8 weight costs its consumer one byte per element.
+        Only called for operators :func:`_op_facts` calls foldable.
         """
-        if node.domain != "" or node.subgraphs or node.op_type in _NONDETERMINISTIC:
+        if node.subgraphs:
             return False
         const_bytes = self.const_bytes
         if node.op_type != "Constant":
@@ -481,14 +485,15 @@ class _Analysis:
                 return dtype_name(t[1])
         return "unknown"
 
-    def _attrs(self, node: NodeRec, ins: list) -> dict[str, Any]:
+    def _attrs(self, node: NodeRec, ins: list, spatial: bool) -> dict[str, Any]:
         attrs: dict[str, Any] = {}
-        if not _KEPT_SET.isdisjoint(node.attributes):
-            for k in _KEPT_ATTRS:
-                if k in node.attributes:
+        if node.attributes:
+            kept = _KEPT_SET.intersection(node.attributes)
+            if kept:
+                for k in sorted(kept, key=_KEPT_ORDER.__getitem__) if len(kept) > 1 else kept:
                     v = node.attr(k)
                     attrs[k] = list(v) if isinstance(v, (list, tuple)) else v
-        if node.op_type not in _SPATIAL_OPS:
+        if not spatial:
             return attrs
         x = ins[0][0] if ins and ins[0] is not None else None
         n = len(x) - 2 if x is not None else None
@@ -522,6 +527,32 @@ class _Analysis:
 
 
 _prod = math.prod
+_bits = ELEMENT_BITS.get
+
+
+@dataclass(frozen=True, slots=True)
+class _OpFacts:
+    """What the walk needs to know of an operator, looked up once per (domain, op_type)."""
+
+    key: str  # histogram key: "Conv", "com.microsoft:FusedConv"
+    rule: OpRule | None
+    is_mac: bool
+    quant: bool  # a quantization operator (QOperator, QuantizeLinear, DequantizeLinear)
+    spatial: bool  # attrs get kernel_shape, strides, dilations, pads defaults
+    foldable: bool  # default domain, deterministic: all-constant inputs fold
+
+
+@lru_cache(maxsize=4096)  # bounded: op types come from untrusted files
+def _op_facts(domain: str, op_type: str) -> _OpFacts:
+    rule = rule_for(domain, op_type)
+    return _OpFacts(
+        key=op_type if domain == "" else f"{domain}:{op_type}",
+        rule=rule,
+        is_mac=rule is not None and rule.is_mac,
+        quant=op_type in _QUANT_OPS,
+        spatial=op_type in _SPATIAL_OPS,
+        foldable=domain == "" and op_type not in _NONDETERMINISTIC,
+    )
 _NODE_FIELDS = tuple(f.name for f in fields(NodeStats))
 _new = object.__new__
 

@@ -8,6 +8,9 @@ per tensor, the way they are packed in a file.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from onnx import TensorProto
 
 # TensorProto enum name -> (reported name, bits per element).  Names follow numpy where numpy
@@ -53,6 +56,8 @@ _NAME[UNDEFINED] = "unknown"  # the model does not say
 _BITS[UNDEFINED] = 0  # no size can be derived
 INT64 = TensorProto.INT64
 FLOAT = TensorProto.FLOAT
+#: Bits per element by ONNX element type (read-only), for loops that inline :func:`nbytes`.
+ELEMENT_BITS: Mapping[int, int] = MappingProxyType(_BITS)
 
 #: Integer element types a quantized tensor is stored in (QDQ or QOperator form).
 QUANTIZED_TYPES = frozenset(

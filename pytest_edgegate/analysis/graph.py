@@ -9,7 +9,9 @@ share.  Subgraphs (``If`` branches, ``Loop``/``Scan`` bodies) become child views
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from onnx import AttributeProto, GraphProto, NodeProto, helper
@@ -19,6 +21,8 @@ from ..errors import ModelError
 DEFAULT_DOMAINS = ("", "ai.onnx")
 _GRAPH, _GRAPHS = AttributeProto.GRAPH, AttributeProto.GRAPHS
 _INT, _INTS, _FLOAT = AttributeProto.INT, AttributeProto.INTS, AttributeProto.FLOAT
+#: The attributes of every node that has none (read-only: records share it).
+_NO_ATTRIBUTES: Mapping[str, AttributeProto] = MappingProxyType({})
 
 
 def op_names(text: str) -> tuple[str, ...]:
@@ -41,7 +45,7 @@ class NodeRec:
     domain: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    attributes: dict[str, AttributeProto]
+    attributes: Mapping[str, AttributeProto]
     proto: NodeProto
     subgraphs: list[tuple[str, GraphView]] = field(default_factory=list)
     _values: dict[str, Any] = field(default_factory=dict)
@@ -110,7 +114,8 @@ def build_view(
     records: list[NodeRec] = []
     for index, node in enumerate(graph.node):
         domain = node.domain
-        attributes = {a.name: a for a in node.attribute}
+        present = node.attribute
+        attributes = {a.name: a for a in present} if present else _NO_ATTRIBUTES
         rec = NodeRec(
             index,
             node.name,
@@ -123,6 +128,9 @@ def build_view(
             [],
             {},
         )
+        records.append(rec)
+        if not present:
+            continue
         for attr in attributes.values():
             kind = attr.type
             if kind == _GRAPH:
@@ -136,7 +144,6 @@ def build_view(
                     f"{scope}/{rec.label}/{sub_name}" if scope else f"{rec.label}/{sub_name}"
                 )
                 rec.subgraphs.append((sub_name, build_view(sub, source, sub_scope, view)))
-        records.append(rec)
 
     defined = {i.name for i in graph.input} | set(view.initializer_names)
     produced: dict[str, int] = {}
@@ -146,6 +153,9 @@ def build_view(
                 produced[out] = rec.index
     outer: set[str] = set()
     deps: list[set[str]] = []
+    in_order = True  # every input produced by an earlier node (the common case)
+    seen: set[str] = set()
+    produced_names = produced.keys()
     for rec in records:
         needed = set(rec.inputs)
         needed.discard("")  # an omitted optional input
@@ -153,10 +163,15 @@ def build_view(
             needed |= sub.outer_names
         deps.append(needed)
         outer |= needed
+        if in_order:
+            if (needed & produced_names) <= seen:
+                seen.update(rec.outputs)
+            else:
+                in_order = False
     outer.difference_update(produced)
     outer.difference_update(defined)
     view.outer_names = frozenset(outer)
-    view.nodes = _toposort(records, deps, produced, source, scope)
+    view.nodes = records if in_order else _toposort(records, deps, produced, source, scope)
     return view
 
 
@@ -165,20 +180,11 @@ def _toposort(
 ) -> list[NodeRec]:
     """Nodes in an order where every producer precedes its consumers.
 
-    ONNX requires graphs to be sorted already (the checker enforces it), so the common case
-    is one linear check; only unsorted graphs (``check=False`` or in-memory protos) pay for
-    Kahn's algorithm, which keeps the file order among independent nodes.
+    ONNX requires graphs to be sorted already (the checker enforces it): :func:`build_view`
+    checks that in its pass over the inputs, and only unsorted graphs (``check=False`` or
+    in-memory protos) come here, to Kahn's algorithm, which keeps the file order among
+    independent nodes.
     """
-    seen: set[str] = set()
-    in_order = True
-    produced_names = produced.keys()
-    for rec, needed in zip(records, deps, strict=False):
-        if not (needed & produced_names) <= seen:
-            in_order = False
-            break
-        seen.update(rec.outputs)
-    if in_order:
-        return records
     waiting = [0] * len(records)
     consumers: dict[int, list[int]] = {}
     for i, needed in enumerate(deps):

@@ -221,6 +221,10 @@ def _tensor_vi(name: str, elem_type: int, shape) -> ValueInfoProto:
     return vi
 
 
+def _names(tensors) -> set[str]:
+    return {t.name for t in tensors}
+
+
 def build_skeleton(
     proto: ModelProto,
     resolution: InputResolution,
@@ -234,15 +238,32 @@ def build_skeleton(
     does not (ONNX inference reads the nodes in the order given).
     """
     src = proto.graph
+    inits = src.initializer
+    keep_all = all(
+        init.data_location != TensorProto.EXTERNAL
+        and tensor_elements(init) <= MAX_VALUE_ELEMENTS
+        for init in inits
+    ) and _names(inits).isdisjoint(spec.name for spec in resolution.inputs)
     sk = ModelProto()
+    g = sk.graph
+    if keep_all:
+        # The common case (weights built by nodes, as in the onnx light models, or all small):
+        # one C++ copy of the whole model, then the parts inference must not see replaced.
+        sk.CopyFrom(proto)
+        for name in ("input", "output", "value_info", "sparse_initializer"):
+            g.ClearField(name)
+        sk.ClearField("training_info")
+        if node_order is not None:
+            del g.node[:]
+            g.node.extend([src.node[i] for i in node_order])
+    else:
+        sk.opset_import.extend(proto.opset_import)
+        sk.functions.extend(proto.functions)
+        g.name = src.name
+        g.node.extend(src.node if node_order is None else [src.node[i] for i in node_order])
     # IR 4 at least: initializers need not be listed as inputs, and ONNX then reads them as
     # the constants edgegate takes them for (an IR 3 model's are overridable inputs).
     sk.ir_version = max(proto.ir_version, 4)
-    sk.opset_import.extend(proto.opset_import)
-    sk.functions.extend(proto.functions)
-    g = sk.graph
-    g.name = src.name
-    g.node.extend(src.node if node_order is None else [src.node[i] for i in node_order])
     listed: set[str] = set()
     for spec in resolution.inputs:
         if spec.elem_type == NON_TENSOR or spec.shape is None:
@@ -252,16 +273,7 @@ def build_skeleton(
         else:
             g.input.append(_tensor_vi(spec.name, spec.elem_type, spec.shape))
         listed.add(spec.name)
-    inits = src.initializer
-    if all(
-        init.data_location != TensorProto.EXTERNAL
-        and init.name not in listed
-        and tensor_elements(init) <= MAX_VALUE_ELEMENTS
-        for init in inits
-    ):
-        # The common case, in one call: every initializer kept (weights built by nodes, as
-        # in the onnx light models, or all small).
-        g.initializer.extend(inits)
+    if keep_all:
         listed.update(init.name for init in inits)
         inits = []
     for init in inits:
@@ -372,8 +384,15 @@ def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) ->
     for vi in g.input:
         if vi.name not in local:  # an initializer listed as an input keeps its own type
             local[vi.name] = ttype_of(vi.type)
-    for vi in g.value_info:
-        t = ttype_of(vi.type)
+    for vi in g.value_info:  # hundreds in a large model: the common case read inline
+        vtype = vi.type
+        tt = vtype.tensor_type if vtype.HasField("tensor_type") else None
+        if tt is not None and tt.HasField("shape"):
+            values = [d.dim_value for d in tt.shape.dim]
+            if not values or min(values) > 0:
+                local[vi.name] = (tuple(values), tt.elem_type)
+                continue
+        t = ttype_of(vtype)
         if t[0] is not None or vi.name not in local:
             local[vi.name] = t
     for vi in g.output:
