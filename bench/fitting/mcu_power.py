@@ -7,7 +7,8 @@ figure) x the clock x a voltage: the supply voltage for an LDO (its current does
 VDD) or the voltage the figure is quoted at for an SMPS (which passes power, not current).
 ``ratio`` (measured / datasheet power, an inference's memory traffic and the harness above a
 datasheet loop) is learned on the energy rows of the boards given, so a held-out board's own
-energy rows never enter its prediction (:func:`held_out_power`).  Sources: docs/costmodel-shape.md.
+energy rows never enter its prediction (:func:`held_out_power`).  Figures, sources:
+docs/mcu-energy.md.
 """
 
 from __future__ import annotations

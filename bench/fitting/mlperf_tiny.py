@@ -253,6 +253,22 @@ def lono_energy(
     return out
 
 
+def per_mhz_energy(
+    rows: Sequence[Row], lobo_latency: list[tuple[Row, float]]
+) -> list[tuple[Row, float]]:
+    """Baseline without a datasheet: the other boards' median power per MHz x the clock x the
+    held-out latency (each board's power is its median energy / latency over all its rows)."""
+    per_mhz: dict[str, float] = {}
+    for board in {r.board for r in rows if r.energy_mj is not None}:
+        mine = [r for r in rows if r.board == board and r.energy_mj is not None]
+        per_mhz[board] = statistics.median(r.energy_mj / r.latency_ms / r.clock_mhz for r in mine)
+    return [
+        (r, statistics.median(w for b, w in per_mhz.items() if b != r.board) * r.clock_mhz * ms)
+        for r, ms in lobo_latency
+        if r.energy_mj is not None and len(per_mhz) > 1
+    ]
+
+
 def _print_energy(name: str, preds: list[tuple[Row, float]]) -> None:
     print(f"{name}: {summary([p for _, p in preds], [r.energy_mj for r, _ in preds])}")
 
@@ -338,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lobo, skipped = held_out(rows, feats, lambda r: r.board, fits)
     left = sorted({f"{r.board} ({r.core}, {r.runtime})" for r in skipped})
     print("LEAVE-ONE-BOARD-OUT (the board's rows never fitted on)")
-    print(f"  {len(skipped)} rows not predictable (core or runtime on no other board): ")
+    print(f"  {len(skipped)} rows not predictable (core or runtime on no other board):")
     print(f"  {', '.join(left)}")
     print(f"LOBO latency: {summary([p for _, p in lobo], [r.latency_ms for r, _ in lobo])}")
     energy = lobo_energy(rows, lobo)
@@ -346,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print_energy(f"LOBO energy, all covered energy rows ({'/'.join(sorted(cores))})", energy)
     catalogue = [(r, e) for r, e in energy if r.core in {"cortex-m4", "cortex-m7", "cortex-m33"}]
     _print_energy("LOBO energy, catalogue core types (Cortex-M4/M7/M33)", catalogue)
+    _print_energy(
+        "  baseline without datasheet (other boards' W/MHz x clock)", per_mhz_energy(rows, lobo)
+    )
     for board in sorted({r.board for r, _ in energy}):
         ratio = mcu_power.learn_ratio(
             [r for r in rows if r.board != board and mcu_power.predictable(r)]
