@@ -11,19 +11,28 @@ mlcommons/tiny_results_v1.x).  The model (see ``pytest_edgegate/costmodel/mcu.py
 with a[runtime, k] = A * exp(c[k] + d[runtime, k]) and o[runtime] = O * exp(e[runtime]).
 Ridge penalties draw each class's cycles per MAC toward the shared A (c) and each runtime's
 toward the shared class figure (d, e), so a class or runtime the training rows hardly see
-(a network held out) falls back on what the others teach.  Fitted by
-Gauss-Newton on log latency (relative error).  Energy = the board's power while inferring
-(energy / latency, median over its energy rows: whole board, as MLPerf Tiny measures it) x
-latency.  ``--write-profiles`` writes the fitted constants into the MCU profiles' ``[mcu]``
-and ``[power]`` tables.
+(a network held out) falls back on what the others teach.  Fitted by Gauss-Newton on log
+latency (relative error).
+
+Energy = power while inferring x latency.  Leave-one-board-out, the held-out board's power is
+predicted from what is known before measuring it (``bench/fitting/mcu_power.py``): its MCU's
+datasheet run current per MHz x its clock x a voltage (the harness's supply voltage for an
+LDO, the figure's for an SMPS), times the measured/datasheet ratio learned on the *other*
+boards' energy rows; its latency comes from the fit without it.  No energy row of the held-out
+board is read.  Leave-one-network-out, the board's power is its measured power on the other
+networks.  ``--write-profiles`` writes the fitted constants into the MCU profiles' ``[mcu]``
+tables and each measured board's power (median over its X-CUBE-AI >= 8.1 rows) into
+``[power]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench.fitting import mcu_power  # noqa: E402
 from bench.fitting.mlperf_tiny_nets import build  # noqa: E402
 from bench.fitting.mlperf_tiny_rows import Row, read_rows  # noqa: E402
 from pytest_edgegate.analysis import analyze  # noqa: E402
@@ -150,11 +160,16 @@ def fit(rows: Sequence[Row], feats: dict, iterations: int = 60) -> tuple[np.ndar
     return x, lay
 
 
-def board_power_w(rows: Sequence[Row]) -> dict[str, float]:
-    """Median power while inferring (energy / latency) of each board with energy rows."""
+#: The runtime whose rows give a measured board's power for its profile: X-CUBE-AI >= 8.1,
+#: the profiles' runtime (ST's own submissions of v1.1 and v1.2).
+PROFILE_RUNTIME = "x-cube-ai"
+
+
+def board_power_w(rows: Sequence[Row], runtime: str = PROFILE_RUNTIME) -> dict[str, float]:
+    """Median power while inferring (energy / latency) of each board over its ``runtime`` rows."""
     per: dict[str, list[float]] = {}
     for r in rows:
-        if r.energy_mj is not None:
+        if r.energy_mj is not None and r.runtime == runtime:
             per.setdefault(r.board, []).append(r.energy_mj / r.latency_ms)
     return {b: statistics.median(v) for b, v in sorted(per.items())}
 
@@ -171,12 +186,16 @@ def summary(pred: Sequence[float], meas: Sequence[float]) -> str:
 
 
 def held_out(
-    rows: list[Row], feats: dict, key: Callable[[Row], str]
+    rows: list[Row],
+    feats: dict,
+    key: Callable[[Row], str],
+    fits: dict[str, tuple[np.ndarray, Layout]] | None = None,
 ) -> tuple[list[tuple[Row, float]], list[Row]]:
     """Predictions for every group of ``key`` from a fit on all other groups.
 
     A held-out row whose core or runtime no training row has cannot be predicted (its
-    constants would be pure prior): it is returned among the skipped rows instead.
+    constants would be pure prior): it is returned among the skipped rows instead.  ``fits``,
+    when given, receives each group's fit (the constants that never saw the group).
     """
     out: list[tuple[Row, float]] = []
     skipped: list[Row] = []
@@ -186,45 +205,126 @@ def held_out(
         test = [r for r in rows if key(r) == group]
         seen = [r for r in test if r.core in cores and r.runtime in runtimes]
         skipped += [r for r in test if r not in seen]
+        x, lay = fit(train, feats)
+        if fits is not None:
+            fits[group] = (x, lay)
         if seen:
-            x, lay = fit(train, feats)
             out += list(zip(seen, predict(x, lay, seen, feats), strict=True))
     return out, skipped
 
 
-def report(name: str, preds: list[tuple[Row, float]], power: dict[str, float]) -> None:
-    rows = [r for r, _ in preds]
-    print(f"{name} latency: {summary([p for _, p in preds], [r.latency_ms for r in rows])}")
-    energy = [(r, p) for r, p in preds if r.energy_mj is not None]
-    loso = []
-    for r, p in energy:
-        # The board's power from its *other* submissions: a profile carries its board's
-        # measured power, never the held-out row's own.
+def _key(row: Row) -> tuple:
+    return (row.submission, row.board, row.net, row.fp32)
+
+
+def lobo_energy(
+    rows: Sequence[Row], lobo_latency: list[tuple[Row, float]]
+) -> list[tuple[Row, float]]:
+    """(row, predicted mJ) of every energy row with its board held out: latency and power both.
+
+    Latency comes from the fit without the board (``lobo_latency``); power from the board's
+    datasheet x the measured/datasheet ratio learned on the *other* boards' energy rows
+    (:func:`mcu_power.held_out_power`).  No energy row of the held-out board is read.
+    """
+    latency = {_key(r): ms for r, ms in lobo_latency}
+    return [
+        (r, watts * latency[_key(r)])
+        for r, watts in mcu_power.held_out_power(rows)
+        if _key(r) in latency
+    ]
+
+
+def lono_energy(
+    rows: Sequence[Row], lono_latency: list[tuple[Row, float]]
+) -> list[tuple[Row, float]]:
+    """(row, predicted mJ) with its network held out: the board's measured power on the other
+    networks (median energy / latency) x the latency predicted without the network."""
+    out = []
+    for r, ms in lono_latency:
+        if r.energy_mj is None:
+            continue
         others = [
             o.energy_mj / o.latency_ms
-            for o in ALL_ROWS
-            if o.board == r.board and o.energy_mj is not None and o.submission != r.submission
+            for o in rows
+            if o.board == r.board and o.net != r.net and o.energy_mj is not None
         ]
         if others:
-            loso.append((statistics.median(others) * p, r.energy_mj))
-    print(
-        f"{name} energy (power from the board's other submissions): "
-        f"{summary([p for p, _ in loso], [m for _, m in loso])}"
-    )
-    strict = []
-    for r, p in energy:
-        others = {b: w for b, w in power.items() if b != r.board}
-        per_mhz = statistics.median(
-            w / next(o.clock_mhz for o in ALL_ROWS if o.board == b) for b, w in others.items()
-        )
-        strict.append((per_mhz * r.clock_mhz * p, r.energy_mj))
-    print(
-        f"{name} energy (power from other boards' W/MHz, no datasheet): "
-        f"{summary([p for p, _ in strict], [m for _, m in strict])}"
-    )
+            out.append((r, statistics.median(others) * ms))
+    return out
 
 
-ALL_ROWS: list[Row] = []
+def per_mhz_energy(
+    rows: Sequence[Row], lobo_latency: list[tuple[Row, float]]
+) -> list[tuple[Row, float]]:
+    """Baseline without a datasheet: the other boards' median power per MHz x the clock x the
+    held-out latency (each board's power is its median energy / latency over all its rows)."""
+    per_mhz: dict[str, float] = {}
+    for board in {r.board for r in rows if r.energy_mj is not None}:
+        mine = [r for r in rows if r.board == board and r.energy_mj is not None]
+        per_mhz[board] = statistics.median(r.energy_mj / r.latency_ms / r.clock_mhz for r in mine)
+    return [
+        (r, statistics.median(w for b, w in per_mhz.items() if b != r.board) * r.clock_mhz * ms)
+        for r, ms in lobo_latency
+        if r.energy_mj is not None and len(per_mhz) > 1
+    ]
+
+
+def _print_energy(name: str, preds: list[tuple[Row, float]]) -> None:
+    print(f"{name}: {summary([p for _, p in preds], [r.energy_mj for r, _ in preds])}")
+
+
+def _uncovered_energy_rows(data_dir: Path, kept: Sequence[Row]) -> Counter:
+    """Energy rows of the table that the MCU model does not cover, by submitter and system."""
+    kept_sources = {r.source for r in kept}
+    out: Counter = Counter()
+    with (data_dir / "mlperf_tiny" / "mlperf_tiny.csv").open(newline="") as handle:
+        for rec in csv.DictReader(handle):
+            if rec["energy_uj"].strip() and rec["perf_source"] not in kept_sources:
+                out[
+                    f"{rec['submitter']} {rec['system']} ({rec['processor'] or 'no processor'})"
+                ] += 1
+    return out
+
+
+#: profile id -> (board in the data, core, runtime, supply voltage of its harness: ST's v1.1 runs)
+PROFILE_BOARDS = {
+    "stm32h7": ("stm32h7a3", "cortex-m7", "x-cube-ai", 3.0),
+    "cortex-m4": ("stm32l4r5", "cortex-m4", "x-cube-ai", 1.8),
+    "cortex-m33": ("stm32u575", "cortex-m33", "x-cube-ai", 1.8),
+    "cortex-m7": ("stm32f746", "cortex-m7", "x-cube-ai", 3.3),
+}
+
+
+def profile_report(
+    rows: Sequence[Row], feats: dict, fits: dict[str, tuple[np.ndarray, Layout]]
+) -> None:
+    """Each MCU profile's board held out: predicted vs measured latency and energy per network."""
+    print("MCU profiles, their board held out (predicted | measured median of the board's rows):")
+    for pid, (board, core, runtime, volts) in PROFILE_BOARDS.items():
+        x, lay = fits[board]
+        clock = next(r.clock_mhz for r in rows if r.board == board)
+        watts = None
+        if board in mcu_power.BOARDS:
+            ratio = mcu_power.learn_ratio(
+                [r for r in rows if r.board != board and mcu_power.predictable(r)]
+            )
+            watts = ratio * mcu_power.datasheet_power_w(board, clock, volts)
+        mine = [r for r in rows if r.board == board and r.runtime == runtime and not r.fp32]
+        label = runtime
+        if not mine:  # no row of the profile's runtime: the board's int8 rows of any runtime
+            mine = [r for r in rows if r.board == board and not r.fp32]
+            label = "/".join(sorted({r.runtime for r in mine}))
+        power_note = f"{watts * 1e3:.1f} mW predicted" if watts else "no datasheet figure"
+        print(f"  {pid} ({board} at {clock:g} MHz, {volts:g} V; {power_note}; measured: {label})")
+        for net in ("kws", "vww", "ic", "ad"):
+            probe = Row(board, core, clock, runtime, False, net, 1.0, None, board, "")
+            ms = float(predict(x, lay, [probe], feats)[0])
+            meas = [r for r in mine if r.net == net]
+            m_ms = statistics.median(r.latency_ms for r in meas) if meas else float("nan")
+            energies = [r.energy_mj for r in meas if r.energy_mj is not None]
+            e_pred = f"{watts * ms * 1e3:8.0f} uJ" if watts else "       - uJ"
+            e_meas = f"{statistics.median(energies) * 1e3:8.0f} uJ" if energies else "       - uJ"
+            print(f"    {net:4s} {ms:8.2f} ms | {m_ms:8.2f} ms   {e_pred} | {e_meas}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -233,32 +333,67 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write-profiles", action="store_true")
     args = parser.parse_args(argv)
     rows, dropped = read_rows(args.data_dir)
-    ALL_ROWS[:] = rows
     feats = net_features()
-    print(f"rows kept: {len(rows)} ({sum(r.energy_mj is not None for r in rows)} with energy)")
+    energy_rows = [r for r in rows if r.energy_mj is not None]
+    print(f"rows kept: {len(rows)} ({len(energy_rows)} with energy)")
     for reason, n in sorted(dropped.items()):
         print(f"  left out {n}: {reason}")
-    power = board_power_w(rows)
+    blank = sum(1 for r in energy_rows if r.submission.startswith("v1.0/"))
+    print(
+        f"  {blank} energy rows of v1.0 with blank processor/clock/framework columns kept: board"
+        " from the system name, clock from the board's other submissions, X-CUBE-AI 7"
+    )
+    print("energy rows the MCU model does not cover (not a Cortex-M core running the network):")
+    for what, n in sorted(_uncovered_energy_rows(args.data_dir, rows).items()):
+        print(f"  {n:3d} {what}")
     x, lay = fit(rows, feats)
     fitted = predict(x, lay, rows, feats)
     print(f"in-sample latency: {summary(fitted, [r.latency_ms for r in rows])}")
-    lobo, skipped = held_out(rows, feats, lambda r: r.board)
+
+    fits: dict[str, tuple[np.ndarray, Layout]] = {}
+    lobo, skipped = held_out(rows, feats, lambda r: r.board, fits)
     left = sorted({f"{r.board} ({r.core}, {r.runtime})" for r in skipped})
-    print(f"leave-one-board-out; {len(skipped)} rows not predictable (core or runtime on")
-    print(f"  no other board): {', '.join(left)}")
-    report("LOBO", lobo, power)
-    lono, _ = held_out(rows, feats, lambda r: r.net)
-    print("leave-one-network-out")
-    report("LONO", lono, power)
-    print("per-network LONO latency:")
-    for net in ("ad", "kws", "vww", "ic"):
-        pairs = [(p, r.latency_ms) for r, p in lono if r.net == net]
-        print(f"  {net:14s} {summary([p for p, _ in pairs], [m for _, m in pairs])}")
-    print("per-board LOBO latency:")
+    print("LEAVE-ONE-BOARD-OUT (the board's rows never fitted on)")
+    print(f"  {len(skipped)} rows not predictable (core or runtime on no other board):")
+    print(f"  {', '.join(left)}")
+    print(f"LOBO latency: {summary([p for _, p in lobo], [r.latency_ms for r, _ in lobo])}")
+    energy = lobo_energy(rows, lobo)
+    cores = {r.core for r, _ in energy}
+    _print_energy(f"LOBO energy, all covered energy rows ({'/'.join(sorted(cores))})", energy)
+    catalogue = [(r, e) for r, e in energy if r.core in {"cortex-m4", "cortex-m7", "cortex-m33"}]
+    _print_energy("LOBO energy, catalogue core types (Cortex-M4/M7/M33)", catalogue)
+    _print_energy(
+        "  baseline without datasheet (other boards' W/MHz x clock)", per_mhz_energy(rows, lobo)
+    )
+    for board in sorted({r.board for r, _ in energy}):
+        ratio = mcu_power.learn_ratio(
+            [r for r in rows if r.board != board and mcu_power.predictable(r)]
+        )
+        own = [(r, e) for r, e in energy if r.board == board]
+        _print_energy(f"  {board:10s} (ratio {ratio:.2f} from the other boards)", own)
+    print("  per board, measured / datasheet power (not used for its own prediction):")
+    for board in sorted({r.board for r, _ in energy}):
+        own_ratio = mcu_power.learn_ratio([r for r in rows if r.board == board])
+        print(f"    {board}: {own_ratio:.2f}")
+    print("LOBO latency per board:")
     for board in sorted({r.board for r, _ in lobo}):
         pairs = [(p, r.latency_ms) for r, p in lobo if r.board == board]
         print(f"  {board:14s} {summary([p for p, _ in pairs], [m for _, m in pairs])}")
-    print("board power while inferring (W, median energy/latency over its energy rows):")
+
+    lono, _ = held_out(rows, feats, lambda r: r.net)
+    print("LEAVE-ONE-NETWORK-OUT (the network's rows never fitted on)")
+    print(f"LONO latency: {summary([p for _, p in lono], [r.latency_ms for r, _ in lono])}")
+    _print_energy(
+        "LONO energy (board power from its other networks' rows)", lono_energy(rows, lono)
+    )
+    print("LONO latency per network:")
+    for net in ("ad", "kws", "vww", "ic"):
+        pairs = [(p, r.latency_ms) for r, p in lono if r.net == net]
+        print(f"  {net:14s} {summary([p for p, _ in pairs], [m for _, m in pairs])}")
+
+    profile_report(rows, feats, fits)
+    power = board_power_w(rows)
+    print("board power while inferring (W, median energy/latency over its X-CUBE-AI >= 8.1 rows):")
     for board, watts in power.items():
         print(f"  {board}: {watts:.6g}")
     print("fitted constants (all rows):")

@@ -25,7 +25,7 @@ PROFILES = {
 #: ``[sources]`` entry "power.sleep_w".  The MCU's alone: a Nucleo board's other parts draw more.
 SLEEP_W = {
     "cortex-m7": 6.6e-4,  # assumption: 200 uA x 3.3 V (no citable STM32F746 Stop-mode figure found)
-    "stm32h7": 9.9e-5,  # assumption: 30 uA x 3.3 V (no citable STM32H7A3 Stop-mode figure found)
+    "stm32h7": 1.056e-4,  # STM32H7A3/7B3 low-power Stop, typical 32 uA x 3.3 V (see sources)
     "cortex-m4": 3.6e-6,  # STM32L4R5 Stop 2, 1.2 uA x 3.0 V (DS12023, as summarised; see sources)
     "cortex-m33": 1.65e-5,  # assumption: 5 uA x 3.3 V (no citable STM32U575 Stop 2 figure found)
 }
@@ -66,6 +66,8 @@ def write_profiles(x: np.ndarray, lay, power: dict[str, float], rows: Sequence[R
         watts = power.get(board) if board else None
         block = _block(lay.constants(x, core, runtime), watts, SLEEP_W.get(pid))
         _atomic_write(path, pattern.sub(lambda _m, b=block: b, text))
-        n = sum(1 for r in rows if r.board == board and r.energy_mj is not None)
-        power_note = f", power of {board} ({n} rows)" if board else ""
+        n = sum(
+            1 for r in rows if r.board == board and r.energy_mj is not None and r.runtime == runtime
+        )
+        power_note = f", power of {board} ({n} {runtime} rows)" if board else ""
         print(f"wrote {path.name}: {core} / {runtime}{power_note}")
