@@ -5,13 +5,15 @@ Usage::
     .venv/bin/python bench/fit_profiles.py DATA_DIR/hwnas [--jobs 2] [--date YYYY-MM-DD]
         [--dry-run]
 
-Rewrites only the ``[costmodel]`` table and the ``"costmodel.*"`` entries of ``[sources]`` of
-``cortex-a76``, ``cortex-a72``, ``cortex-a53``, ``edgetpu``, ``eyeriss`` and ``ethos-n77``
-(text edits: every other byte of each file stays as it was).  Deterministic: the same data,
-code and ``--date`` give byte-identical files (constants are rounded to 4 significant
-digits, and the energy and NPU fits use the rounded latency constants, so the shipped
-files are exactly what was fitted on).  Nothing is timed here; the one host measurement
-(ONNX Runtime's thread scaling) is recorded below from ``bench/thread_scaling.py``.
+Fits ``cortex-a76``, ``cortex-a72``, ``cortex-a53``, ``edgetpu``, ``eyeriss`` and
+``ethos-n77`` with the per-class model, but rewrites only ``eyeriss`` (its ``[costmodel]``
+table and ``"costmodel.*"`` sources; text edits: every other byte stays as it was): the
+others are now written by the shape-model and array-model scripts (:data:`OWNED_ELSEWHERE`).
+Deterministic: the same data, code and ``--date`` give byte-identical files (constants are
+rounded to 4 significant digits, and the energy and NPU fits use the rounded latency
+constants, so the shipped files are exactly what was fitted on).  Nothing is timed here; the
+one host measurement (ONNX Runtime's thread scaling) is recorded below from
+``bench/thread_scaling.py``.
 
 What is fitted on what (rows, graphs and views: :mod:`bench.fitting.columns`;
 the fitting: :mod:`pytest_edgegate.calibrate.fit`), always on the fitting split
@@ -55,6 +57,20 @@ from pytest_edgegate.calibrate.board import toml_value
 from pytest_edgegate.profiles import DeviceProfile, load_catalogue
 
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "pytest_edgegate" / "profiles" / "data"
+
+#: Profiles whose ``[costmodel]`` another script now writes (the shape-aware CPU model, the
+#: Edge TPU array model): fitted and printed here for comparison, never written, since this
+#: script's per-class constants mean something else there.
+OWNED_ELSEWHERE = {
+    "cortex-a53": "shape model, python -m bench.fitting.nb201_level HWNAS_DIR --write",
+    "cortex-a72": "shape model, python -m bench.fitting.nb201_level HWNAS_DIR --write",
+    "cortex-a76": "shape model, python -m bench.fitting.nb201_level HWNAS_DIR --write",
+    "edgetpu": "array model, python -m bench.fitting.edgetpu_array and nb201_level",
+    "ethos-n77": (
+        "derived from cortex-a76 and edgetpu, whose constants the scripts above write; "
+        "carry them by hand, with the sources saying so"
+    ),
+}
 COMMAND = "python bench/fit_profiles.py DATA_DIR/hwnas"
 
 #: ONNX Runtime's measured thread scaling (``python bench/thread_scaling.py``), see there.
@@ -524,6 +540,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     constants, prov = fit_all(data, args.jobs, args.date)
     print()
+    for profile_id in [p for p in constants if p in OWNED_ELSEWHERE]:
+        table = constants.pop(profile_id)
+        shown = ", ".join(f"{k}={v}" for k, v in table.items())
+        print(f"{profile_id}: {shown}\n  not written: {OWNED_ELSEWHERE[profile_id]}")
     for profile_id, table in constants.items():
         path = PROFILE_DIR / f"{profile_id}.toml"
         sources = prov.entries[profile_id]
