@@ -553,6 +553,8 @@ def _op_facts(domain: str, op_type: str) -> _OpFacts:
         spatial=op_type in _SPATIAL_OPS,
         foldable=domain == "" and op_type not in _NONDETERMINISTIC,
     )
+
+
 _NODE_FIELDS = tuple(f.name for f in fields(NodeStats))
 _new = object.__new__
 
