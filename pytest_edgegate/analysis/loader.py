@@ -277,6 +277,43 @@ def _iter_attribute_tensors(attributes) -> Iterator[TensorProto]:
                 yield from iter_graph_tensors(g)
 
 
+def external_tensors(proto: ModelProto) -> list[TensorProto]:
+    """The tensors of ``proto`` stored outside the file: what :func:`iter_model_tensors`
+    yields with ``data_location == EXTERNAL``, found in one flat pass (every model is
+    checked on load, and most have none)."""
+    external = TensorProto.EXTERNAL
+    found: list[TensorProto] = []
+    graphs: list[GraphProto] = [proto.graph]
+    functions = [a for f in proto.functions for node in f.node for a in node.attribute]
+    while graphs or functions:
+        if graphs:
+            graph = graphs.pop()
+            found += [t for t in graph.initializer if t.data_location == external]
+            for sparse in graph.sparse_initializer:
+                found += [t for t in (sparse.values, sparse.indices) if t.data_location == external]
+            holders = [a for node in graph.node for a in node.attribute if a.type in _TENSOR_KINDS]
+        else:  # the model-local functions' attributes, once every graph is done
+            holders, functions = functions, []
+        for attr in holders:
+            kind = attr.type
+            if kind == AttributeProto.TENSOR:
+                tensors = [attr.t]
+            elif kind == AttributeProto.TENSORS:
+                tensors = list(attr.tensors)
+            elif kind == AttributeProto.SPARSE_TENSOR:
+                tensors = [attr.sparse_tensor.values, attr.sparse_tensor.indices]
+            elif kind == AttributeProto.GRAPH:
+                graphs.append(attr.g)
+                continue
+            elif kind == AttributeProto.GRAPHS:
+                graphs.extend(attr.graphs)
+                continue
+            else:
+                continue
+            found += [t for t in tensors if t.data_location == external]
+    return found
+
+
 def iter_model_tensors(proto: ModelProto) -> Iterator[TensorProto]:
     """Every tensor of the model, including those inside model-local functions."""
     yield from iter_graph_tensors(proto.graph)
@@ -331,9 +368,7 @@ def validate_external_data(
     """
     sizes: dict[str, int] = {}
     names: dict[str, str] = {}
-    for tensor in iter_model_tensors(proto):
-        if tensor.data_location != TensorProto.EXTERNAL:
-            continue
+    for tensor in external_tensors(proto):
         info = external_info(tensor)
         location = info.get("location", "")
         real = resolve_external_location(location, base_dir, tensor.name, source)
