@@ -18,7 +18,8 @@ Energy = power while inferring x latency.  Leave-one-board-out, the held-out boa
 predicted from what is known before measuring it (``bench/fitting/mcu_power.py``): its MCU's
 datasheet run current per MHz x its clock x a voltage (the harness's supply voltage for an
 LDO, the figure's for an SMPS), times the measured/datasheet ratio learned on the *other*
-boards' energy rows; its latency comes from the fit without it.  No energy row of the held-out
+boards' energy rows (the alternative structure, datasheet power + an offset current, is
+printed beside it); its latency comes from the fit without it.  No energy row of the held-out
 board is read.  Leave-one-network-out, the board's power is its measured power on the other
 networks.  ``--write-profiles`` writes the fitted constants into the MCU profiles' ``[mcu]``
 tables and each measured board's power (median over its X-CUBE-AI >= 8.1 rows) into
@@ -218,18 +219,20 @@ def _key(row: Row) -> tuple:
 
 
 def lobo_energy(
-    rows: Sequence[Row], lobo_latency: list[tuple[Row, float]]
+    rows: Sequence[Row],
+    lobo_latency: list[tuple[Row, float]],
+    structure: str = mcu_power.STRUCTURES[0],
 ) -> list[tuple[Row, float]]:
     """(row, predicted mJ) of every energy row with its board held out: latency and power both.
 
     Latency comes from the fit without the board (``lobo_latency``); power from the board's
-    datasheet x the measured/datasheet ratio learned on the *other* boards' energy rows
+    datasheet and the structure's parameter learned on the *other* boards' energy rows
     (:func:`mcu_power.held_out_power`).  No energy row of the held-out board is read.
     """
     latency = {_key(r): ms for r, ms in lobo_latency}
     return [
         (r, watts * latency[_key(r)])
-        for r, watts in mcu_power.held_out_power(rows)
+        for r, watts in mcu_power.held_out_power(rows, structure)
         if _key(r) in latency
     ]
 
@@ -273,6 +276,37 @@ def _print_energy(name: str, preds: list[tuple[Row, float]]) -> None:
     print(f"{name}: {summary([p for _, p in preds], [r.energy_mj for r, _ in preds])}")
 
 
+def _param_note(structure: str, param: float) -> str:
+    return f"ratio {param:.2f}" if structure == "ratio" else f"offset {param * 1e3:+.1f} mA"
+
+
+def _print_lobo_energy(rows: list[Row], lobo: list[tuple[Row, float]]) -> None:
+    """LOBO energy of both power structures, the chosen one (ratio) first, and per board."""
+    for structure in mcu_power.STRUCTURES:
+        energy = lobo_energy(rows, lobo, structure)
+        cores = "/".join(sorted({r.core for r, _ in energy}))
+        tag = "chosen" if structure == mcu_power.STRUCTURES[0] else "alternative"
+        _print_energy(f"LOBO energy, {structure} structure ({tag}), rows of {cores}", energy)
+        power = mcu_power.held_out_power(rows, structure)
+        measured_w = [r.energy_mj / r.latency_ms for r, _ in power]
+        print(f"  power alone (measured latency): {summary([w for _, w in power], measured_w)}")
+        for board in sorted({r.board for r, _ in energy}):
+            others = [r for r in rows if r.board != board and mcu_power.predictable(r)]
+            note = _param_note(structure, mcu_power.learn(others, structure))
+            own = [(r, e) for r, e in energy if r.board == board]
+            _print_energy(f"  {board:10s} ({note} from the other boards)", own)
+    _print_energy(
+        "  baseline without datasheet (other boards' W/MHz x clock)", per_mhz_energy(rows, lobo)
+    )
+    print("  per board, its own parameter (never used for its own prediction):")
+    for board in sorted({r.board for r, _ in lobo if r.energy_mj is not None}):
+        own = [r for r in rows if r.board == board and mcu_power.predictable(r)]
+        if not own or board not in mcu_power.BOARDS:
+            continue
+        notes = [_param_note(s, mcu_power.learn(own, s)) for s in mcu_power.STRUCTURES]
+        print(f"    {board}: {', '.join(notes)} ({mcu_power.BOARDS[board].basis} figure)")
+
+
 def _uncovered_energy_rows(data_dir: Path, kept: Sequence[Row]) -> Counter:
     """Energy rows of the table that the MCU model does not cover, by submitter and system."""
     kept_sources = {r.source for r in kept}
@@ -305,10 +339,8 @@ def profile_report(
         clock = next(r.clock_mhz for r in rows if r.board == board)
         watts = None
         if board in mcu_power.BOARDS:
-            ratio = mcu_power.learn_ratio(
-                [r for r in rows if r.board != board and mcu_power.predictable(r)]
-            )
-            watts = ratio * mcu_power.datasheet_power_w(board, clock, volts)
+            others = [r for r in rows if r.board != board and mcu_power.predictable(r)]
+            watts = mcu_power.predict_w(board, clock, volts, mcu_power.learn(others))
         mine = [r for r in rows if r.board == board and r.runtime == runtime and not r.fp32]
         label = runtime
         if not mine:  # no row of the profile's runtime: the board's int8 rows of any runtime
@@ -357,24 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  {len(skipped)} rows not predictable (core or runtime on no other board):")
     print(f"  {', '.join(left)}")
     print(f"LOBO latency: {summary([p for _, p in lobo], [r.latency_ms for r, _ in lobo])}")
-    energy = lobo_energy(rows, lobo)
-    cores = {r.core for r, _ in energy}
-    _print_energy(f"LOBO energy, all covered energy rows ({'/'.join(sorted(cores))})", energy)
-    catalogue = [(r, e) for r, e in energy if r.core in {"cortex-m4", "cortex-m7", "cortex-m33"}]
-    _print_energy("LOBO energy, catalogue core types (Cortex-M4/M7/M33)", catalogue)
-    _print_energy(
-        "  baseline without datasheet (other boards' W/MHz x clock)", per_mhz_energy(rows, lobo)
-    )
-    for board in sorted({r.board for r, _ in energy}):
-        ratio = mcu_power.learn_ratio(
-            [r for r in rows if r.board != board and mcu_power.predictable(r)]
-        )
-        own = [(r, e) for r, e in energy if r.board == board]
-        _print_energy(f"  {board:10s} (ratio {ratio:.2f} from the other boards)", own)
-    print("  per board, measured / datasheet power (not used for its own prediction):")
-    for board in sorted({r.board for r, _ in energy}):
-        own_ratio = mcu_power.learn_ratio([r for r in rows if r.board == board])
-        print(f"    {board}: {own_ratio:.2f}")
+    _print_lobo_energy(rows, lobo)
     print("LOBO latency per board:")
     for board in sorted({r.board for r, _ in lobo}):
         pairs = [(p, r.latency_ms) for r, p in lobo if r.board == board]

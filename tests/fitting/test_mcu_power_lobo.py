@@ -42,12 +42,13 @@ def _by_key(preds: list[tuple[Row, float]]) -> dict[tuple, float]:
     return {(r.submission, r.board, r.net, r.fp32): v for r, v in preds}
 
 
-def test_held_out_power_ignores_the_held_out_boards_energy(rows: list[Row]) -> None:
-    clean = _by_key(mcu_power.held_out_power(rows))
+@pytest.mark.parametrize("structure", mcu_power.STRUCTURES)
+def test_held_out_power_ignores_the_held_out_boards_energy(rows: list[Row], structure: str) -> None:
+    clean = _by_key(mcu_power.held_out_power(rows, structure))
     boards = sorted({k[1] for k in clean})
     assert len(boards) >= 3, boards
     for board in boards:
-        poisoned = _by_key(mcu_power.held_out_power(_poison(rows, board)))
+        poisoned = _by_key(mcu_power.held_out_power(_poison(rows, board), structure))
         mine = [k for k in clean if k[1] == board]
         assert mine
         assert all(poisoned[k] == clean[k] for k in mine), board
@@ -56,17 +57,53 @@ def test_held_out_power_ignores_the_held_out_boards_energy(rows: list[Row]) -> N
         assert all(poisoned[k] != clean[k] for k in others), board
 
 
-def test_lobo_energy_is_latency_times_held_out_power(rows: list[Row]) -> None:
+@pytest.mark.parametrize("structure", mcu_power.STRUCTURES)
+def test_lobo_energy_is_latency_times_held_out_power(rows: list[Row], structure: str) -> None:
     # Latency stands in for the LOBO fit (a fixed 10 ms): the energy path must take the power
     # from held_out_power and the latency from the LOBO predictions, nothing from the row.
     latency = [(r, 10.0) for r in rows]
-    energy = _by_key(lobo_energy(rows, latency))
-    power = _by_key(mcu_power.held_out_power(rows))
+    energy = _by_key(lobo_energy(rows, latency, structure))
+    power = _by_key(mcu_power.held_out_power(rows, structure))
     assert energy.keys() == power.keys()
     assert all(energy[k] == pytest.approx(power[k] * 10.0) for k in power)
     board = next(iter(power))[1]
-    poisoned = _by_key(lobo_energy(_poison(rows, board), latency))
+    poisoned = _by_key(lobo_energy(_poison(rows, board), latency, structure))
     assert all(poisoned[k] == energy[k] for k in energy if k[1] == board)
+
+
+def _energy_row(board: str, clock: float, watts: float, submission: str) -> Row:
+    """A 10 ms energy row drawing ``watts``."""
+    return Row(board, "cortex-m4", clock, "x-cube-ai", False, "kws", 10.0, watts * 10.0,
+               submission, "src")  # fmt: skip
+
+
+def test_structures_learn_their_parameter_per_board() -> None:
+    # Two boards, each drawing a known multiple / a known extra current over its datasheet power.
+    h7_v, l4_v = 3.0, 1.8  # supply voltages of these runs (SUPPLY_V)
+    h7_sheet = mcu_power.datasheet_power_w("stm32h7a3", 280.0, h7_v)
+    l4_sheet = mcu_power.datasheet_power_w("stm32l4r5", 120.0, l4_v)
+    rows = [
+        _energy_row("stm32h7a3", 280.0, 1.2 * h7_sheet, "v1.1/STMicroelectronics/NUCLEO_H7A3ZI_Q"),
+        _energy_row("stm32l4r5", 120.0, 1.8 * l4_sheet, "v1.1/STMicroelectronics/NUCLEO_L4R5ZI"),
+    ]
+    # Geometric mean of the boards' ratios; every board weighs the same.
+    assert mcu_power.learn(rows, "ratio") == pytest.approx((1.2 * 1.8) ** 0.5)
+    offsets = [0.2 * h7_sheet / h7_v, 0.8 * l4_sheet / l4_v]  # extra current, A
+    assert mcu_power.learn(rows, "offset") == pytest.approx(sum(offsets) / 2)
+    # The offset is a current drawn at the supply voltage.
+    watts = mcu_power.predict_w("stm32u575", 160.0, 1.8, 0.004, "offset")
+    assert watts == pytest.approx(mcu_power.datasheet_power_w("stm32u575", 160.0, 1.8) + 0.0072)
+    with pytest.raises(ValueError, match="unknown power structure 'cubic'"):
+        mcu_power.predict_w("stm32u575", 160.0, 1.8, 1.0, "cubic")
+    with pytest.raises(ValueError, match="not positive"):
+        mcu_power.predict_w("stm32u575", 160.0, 1.8, -1.0, "offset")
+
+
+def test_u575_figure_is_the_run_mode_table_row() -> None:
+    # DS13086 Table 39: 10.50 mA at 160 MHz, Range 1, SMPS, VDD = 1.8 V.
+    sheet = mcu_power.BOARDS["stm32u575"]
+    assert sheet.basis == "table"
+    assert mcu_power.datasheet_power_w("stm32u575", 160.0, 1.8) == pytest.approx(10.50e-3 * 1.8)
 
 
 def test_datasheet_power_follows_the_regulator() -> None:
