@@ -144,13 +144,13 @@ class _Analysis:
     def run(self, input_shapes, default_dim, *, name, file_bytes, sha) -> ModelAnalysis:
         graph = self.proto.graph
         weights = {i.name for i in graph.initializer}
-        weights.update(s.values.name for s in graph.sparse_initializer)
+        weights.update(s.values.name for s in graph.sparse_initializer[:])
         resolution = resolve_inputs(graph, weights, input_shapes, default_dim, self.source)
         self.warnings.extend(resolution.warnings)
-        for init in graph.initializer:
+        for init in graph.initializer[:]:
             self.consts.add_tensor(init.name, init)
             self.const_bytes[init.name] = nbytes(tensor_elements(init), init.data_type)
-        for sparse in graph.sparse_initializer:
+        for sparse in graph.sparse_initializer[:]:
             v = sparse.values
             self.const_bytes[v.name] = nbytes(tensor_elements(v), v.data_type)
 
@@ -174,7 +174,7 @@ class _Analysis:
             )
             for s in resolution.inputs
         )
-        outputs = tuple(self._output_info(vi, main_types) for vi in graph.output)
+        outputs = tuple(self._output_info(vi, main_types) for vi in graph.output[:])
         opsets = {(o.domain or "ai.onnx"): o.version for o in self.proto.opset_import}
         return ModelAnalysis(
             name=name,
@@ -239,7 +239,7 @@ class _Analysis:
 
     def _register_sub_initializers(self, view: GraphView, top: bool) -> None:
         if not top:
-            for init in view.proto.initializer:
+            for init in view.proto.initializer[:]:
                 self.consts.add_tensor(init.name, init)
                 self.const_bytes[init.name] = nbytes(tensor_elements(init), init.data_type)
         for node in view.nodes:
@@ -434,7 +434,7 @@ class _Analysis:
 
     def _main_activations(self, view: GraphView) -> dict[str, int]:
         """Stored bytes of every activation of the main graph (what an arena holds)."""
-        names = [vi.name for vi in view.proto.input]
+        names = [vi.name for vi in view.proto.input[:]]
         names += [o for n in view.nodes for o in n.outputs]
         return {
             n: self._activation_bytes(view, n)

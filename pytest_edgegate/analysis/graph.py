@@ -109,12 +109,12 @@ def build_view(
 ) -> GraphView:
     """Read ``graph`` (recursively) into a :class:`GraphView`, sorting nodes if needed."""
     view = GraphView(
-        graph, scope, parent, [], frozenset(i.name for i in graph.initializer), frozenset()
+        graph, scope, parent, [], frozenset(i.name for i in graph.initializer[:]), frozenset()
     )
     records: list[NodeRec] = []
-    for index, node in enumerate(graph.node):
+    for index, node in enumerate(graph.node[:]):
         domain = node.domain
-        present = node.attribute
+        present = node.attribute[:]
         attributes = {a.name: a for a in present} if present else _NO_ATTRIBUTES
         rec = NodeRec(
             index,

@@ -32,7 +32,7 @@ def peak_activation_bytes(
 
     live: dict[str, int] = {}
     total = 0
-    for vi in view.proto.input:
+    for vi in view.proto.input[:]:
         name = vi.name
         if name in constants or name not in last_use:
             continue

@@ -243,12 +243,12 @@ def _is_repeated(field: Any) -> bool:
 def iter_graph_tensors(graph: GraphProto) -> Iterator[TensorProto]:
     """Every tensor stored in ``graph``: initializers and node attributes, subgraphs included."""
     yield from graph.initializer
-    for sparse in graph.sparse_initializer:
+    for sparse in graph.sparse_initializer[:]:
         yield sparse.values
         yield sparse.indices
     # Most attributes are ints or floats: only those that can hold a tensor are walked.
     kinds = _TENSOR_KINDS
-    holders = [a for node in graph.node for a in node.attribute if a.type in kinds]
+    holders = [a for node in graph.node[:] for a in node.attribute[:] if a.type in kinds]
     if holders:
         yield from _iter_attribute_tensors(holders)
 
@@ -277,7 +277,7 @@ def _iter_attribute_tensors(attributes) -> Iterator[TensorProto]:
         elif kind == AttributeProto.GRAPH:
             yield from iter_graph_tensors(attr.g)
         elif kind == AttributeProto.GRAPHS:
-            for g in attr.graphs:
+            for g in attr.graphs[:]:
                 yield from iter_graph_tensors(g)
 
 
@@ -288,14 +288,15 @@ def external_tensors(proto: ModelProto) -> list[TensorProto]:
     external = TensorProto.EXTERNAL
     found: list[TensorProto] = []
     graphs: list[GraphProto] = [proto.graph]
-    functions = [a for f in proto.functions for node in f.node for a in node.attribute]
+    functions = [a for f in proto.functions[:] for node in f.node[:] for a in node.attribute[:]]
     while graphs or functions:
         if graphs:
             graph = graphs.pop()
-            found += [t for t in graph.initializer if t.data_location == external]
-            for sparse in graph.sparse_initializer:
+            found += [t for t in graph.initializer[:] if t.data_location == external]
+            for sparse in graph.sparse_initializer[:]:
                 found += [t for t in (sparse.values, sparse.indices) if t.data_location == external]
-            holders = [a for node in graph.node for a in node.attribute if a.type in _TENSOR_KINDS]
+            kinds = _TENSOR_KINDS
+            holders = [a for node in graph.node[:] for a in node.attribute[:] if a.type in kinds]
         else:  # the model-local functions' attributes, once every graph is done
             holders, functions = functions, []
         for attr in holders:
@@ -321,8 +322,8 @@ def external_tensors(proto: ModelProto) -> list[TensorProto]:
 def iter_model_tensors(proto: ModelProto) -> Iterator[TensorProto]:
     """Every tensor of the model, including those inside model-local functions."""
     yield from iter_graph_tensors(proto.graph)
-    for function in proto.functions:
-        for node in function.node:
+    for function in proto.functions[:]:
+        for node in function.node[:]:
             yield from _iter_attribute_tensors(node.attribute)
 
 
@@ -403,7 +404,7 @@ def validate_external_data(
             ) from None
         if length is None:
             elements = 1
-            for d in tensor.dims:
+            for d in tensor.dims[:]:
                 elements *= d
             length = nbytes(elements, tensor.data_type)
         if offset < 0 or offset + length > sizes[real]:
@@ -428,7 +429,7 @@ def read_external_tensor(tensor: TensorProto, base_dir: str, max_bytes: int) -> 
         real = resolve_external_location(info.get("location", ""), base_dir, tensor.name, "")
         offset = int(info.get("offset", "0") or 0)
         elements = 1
-        for d in tensor.dims:
+        for d in tensor.dims[:]:
             elements *= d
         length = int(info["length"]) if info.get("length") else nbytes(elements, tensor.data_type)
         if length > max_bytes:
@@ -466,12 +467,12 @@ def iter_graphs(graph: GraphProto) -> Iterator[GraphProto]:
     """``graph``, then each subgraph of its nodes (``If``/``Loop``/``Scan`` bodies) in node
     order, depth first: every graph whose nodes, initializers or values a walk must see."""
     yield graph
-    for node in graph.node:
-        for attr in node.attribute:
+    for node in graph.node[:]:
+        for attr in node.attribute[:]:
             if attr.type == AttributeProto.GRAPH:
                 yield from iter_graphs(attr.g)
             elif attr.type == AttributeProto.GRAPHS:
-                for g in attr.graphs:
+                for g in attr.graphs[:]:
                     yield from iter_graphs(g)
 
 
@@ -490,14 +491,14 @@ def _relaxed_copy(proto: ModelProto) -> tuple[ModelProto | None, list[str]]:
     if copy.ir_version > onnx.IR_VERSION:
         notes.append(f"IR version {copy.ir_version} newer than onnx {onnx.__version__} knows")
         copy.ir_version = onnx.IR_VERSION
-    ml_nodes = [n for g in iter_graphs(copy.graph) for n in g.node if n.domain == _ML_DOMAIN]
-    for function in copy.functions:
-        ml_nodes.extend(n for n in function.node if n.domain == _ML_DOMAIN)
+    ml_nodes = [n for g in iter_graphs(copy.graph) for n in g.node[:] if n.domain == _ML_DOMAIN]
+    for function in copy.functions[:]:
+        ml_nodes.extend(n for n in function.node[:] if n.domain == _ML_DOMAIN)
     if ml_nodes:
         notes.append(f"{len(ml_nodes)} ai.onnx.ml node(s)")
         for node in ml_nodes:
             node.domain = _UNCHECKED_ML_DOMAIN
-        version = next((o.version for o in copy.opset_import if o.domain == _ML_DOMAIN), 1)
+        version = next((o.version for o in copy.opset_import[:] if o.domain == _ML_DOMAIN), 1)
         copy.opset_import.add(domain=_UNCHECKED_ML_DOMAIN, version=version)
     return (copy if notes else None), notes
 

@@ -81,7 +81,7 @@ def _consumers(
     outputs: set[str] = set()
 
     def visit(v: GraphView) -> None:
-        outputs.update(o.name for o in v.proto.output)
+        outputs.update(o.name for o in v.proto.output[:])
         for node in v.nodes:
             for i, name in enumerate(node.inputs):
                 if name in names:
@@ -125,14 +125,14 @@ def count_params(
         if not plumbing:
             count.add(elements, elem_type)
 
-    for init in main_graph.initializer:
+    for init in main_graph.initializer[:]:
         take(init.name, tensor_elements(init), init.data_type)
-    for sparse in main_graph.sparse_initializer:
+    for sparse in main_graph.sparse_initializer[:]:
         take(sparse.values.name, tensor_elements(sparse.values), sparse.values.data_type)
 
     def visit(v: GraphView, is_main: bool) -> None:
         if not is_main:
-            for init in v.proto.initializer:
+            for init in v.proto.initializer[:]:
                 take(init.name, tensor_elements(init), init.data_type)
         for node in v.nodes:
             if (

@@ -377,7 +377,7 @@ def _complete_control(node: NodeRec, types: Types, tables: dict[int, Types], con
     ins = [types.get(i) if i else None for i in node.inputs]
     for attr_name, sub in node.subgraphs:
         sub_types = tables[id(sub)]
-        formal = [vi.name for vi in sub.proto.input]
+        formal = [vi.name for vi in sub.proto.input[:]]
         if node.op_type == "Loop" and attr_name == "body":
             actual: list[TType | None] = [((), INT64), ((), BOOL)] + ins[2:]
         elif node.op_type == "Scan" and attr_name == "body":
@@ -428,12 +428,12 @@ def _control_outputs(node: NodeRec, ins: list, tables, consts) -> list | None:
         if branch is None:
             return None
         bt = tables[id(branch)]
-        return [bt.get(vi.name) for vi in branch.proto.output]
+        return [bt.get(vi.name) for vi in branch.proto.output[:]]
     body = subs.get("body")
     if body is None:
         return None
     bt = tables[id(body)]
-    body_out = [bt.get(vi.name) for vi in body.proto.output]
+    body_out = [bt.get(vi.name) for vi in body.proto.output[:]]
     if node.op_type == "Loop":
         carried = len(node.inputs) - 2
         trips = loop_trip_count(node, consts)

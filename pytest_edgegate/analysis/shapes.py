@@ -55,7 +55,7 @@ def ttype_of(vi_type: TypeProto) -> TType:
         t = vi_type.tensor_type
         if not t.HasField("shape"):
             return None, t.elem_type
-        values = [d.dim_value for d in t.shape.dim]
+        values = [d.dim_value for d in t.shape.dim[:]]
         if not values or min(values) > 0:
             return tuple(values), t.elem_type
     elif vi_type.WhichOneof("value") is None:
@@ -88,7 +88,7 @@ def resolve_inputs(
     """
     if isinstance(default_dim, bool) or not isinstance(default_dim, int) or default_dim <= 0:
         raise ModelError(source, f"default_dim must be a positive int, got {default_dim!r}")
-    real = [vi for vi in graph.input if vi.name not in weight_names]
+    real = [vi for vi in graph.input[:] if vi.name not in weight_names]
     names = [vi.name for vi in real]
     given: dict[str, tuple[int, ...]] = {}
     if input_shapes is not None:
@@ -240,8 +240,7 @@ def build_skeleton(
     src = proto.graph
     inits = src.initializer
     keep_all = all(
-        init.data_location != TensorProto.EXTERNAL
-        and tensor_elements(init) <= MAX_VALUE_ELEMENTS
+        init.data_location != TensorProto.EXTERNAL and tensor_elements(init) <= MAX_VALUE_ELEMENTS
         for init in inits
     ) and _names(inits).isdisjoint(spec.name for spec in resolution.inputs)
     sk = ModelProto()
@@ -293,7 +292,7 @@ def build_skeleton(
             listed.add(init.name)
             continue
         listed.add(init.name)
-    for sparse in src.sparse_initializer:
+    for sparse in src.sparse_initializer[:]:
         name = sparse.values.name
         if name not in listed:
             g.input.append(_tensor_vi(name, sparse.values.data_type, sparse.dims))
@@ -301,9 +300,9 @@ def build_skeleton(
     # Declared types only where ONNX cannot infer (outputs of custom-domain nodes); elsewhere
     # stale exporter dims or element types would conflict with what ONNX infers.
     custom_outputs = {
-        o for n in src.node if n.domain not in ("", "ai.onnx", "ai.onnx.ml") for o in n.output
+        o for n in src.node[:] if n.domain not in ("", "ai.onnx", "ai.onnx.ml") for o in n.output[:]
     }
-    for out in src.output:
+    for out in src.output[:]:
         vi = g.output.add()
         vi.name = out.name
         kind = out.type.WhichOneof("value")
@@ -312,7 +311,7 @@ def build_skeleton(
                 vi.type.tensor_type.elem_type = out.type.tensor_type.elem_type
         elif kind is not None:
             vi.type.CopyFrom(out.type)
-    for vi in src.value_info:
+    for vi in src.value_info[:]:
         if vi.name in custom_outputs and (extra_types is None or vi.name not in extra_types):
             g.value_info.append(vi)
     if extra_types:
@@ -377,25 +376,25 @@ def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) ->
     types = Types(parent)
     local = types.local
     g = view.proto
-    for init in g.initializer:
+    for init in g.initializer[:]:
         local[init.name] = (tuple(init.dims), init.data_type)
-    for sparse in g.sparse_initializer:
+    for sparse in g.sparse_initializer[:]:
         local[sparse.values.name] = (tuple(sparse.dims), sparse.values.data_type)
-    for vi in g.input:
+    for vi in g.input[:]:
         if vi.name not in local:  # an initializer listed as an input keeps its own type
             local[vi.name] = ttype_of(vi.type)
-    for vi in g.value_info:  # hundreds in a large model: the common case read inline
+    for vi in g.value_info[:]:  # hundreds in a large model: the common case read inline
         vtype = vi.type
         tt = vtype.tensor_type if vtype.HasField("tensor_type") else None
         if tt is not None and tt.HasField("shape"):
-            values = [d.dim_value for d in tt.shape.dim]
+            values = [d.dim_value for d in tt.shape.dim[:]]
             if not values or min(values) > 0:
                 local[vi.name] = (tuple(values), tt.elem_type)
                 continue
         t = ttype_of(vtype)
         if t[0] is not None or vi.name not in local:
             local[vi.name] = t
-    for vi in g.output:
+    for vi in g.output[:]:
         t = ttype_of(vi.type)
         if t[0] is not None or vi.name not in local:
             local[vi.name] = t
