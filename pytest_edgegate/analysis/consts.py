@@ -22,7 +22,7 @@ _SHAPE_TYPES = frozenset((TensorProto.INT64, TensorProto.INT32))
 
 
 def tensor_elements(tensor: TensorProto) -> int:
-    return math.prod(tensor.dims)
+    return math.prod(tensor.dims[:])  # a slice: iterating a upb container ends in an IndexError
 
 
 class ConstStore:
@@ -116,10 +116,10 @@ def constant_node_type(attributes: dict[str, AttributeProto]) -> tuple[tuple[int
     for key, a in attributes.items():
         if key == "value":
             t = a.t
-            return tuple(t.dims), t.data_type, tensor_elements(t)
+            return tuple(t.dims[:]), t.data_type, tensor_elements(t)
         if key == "sparse_value":
             v = a.sparse_tensor.values
-            return tuple(a.sparse_tensor.dims), v.data_type, tensor_elements(v)
+            return tuple(a.sparse_tensor.dims[:]), v.data_type, tensor_elements(v)
         if key == "value_float":
             return (), TensorProto.FLOAT, 1
         if key == "value_floats":

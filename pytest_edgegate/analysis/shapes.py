@@ -377,9 +377,9 @@ def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) ->
     local = types.local
     g = view.proto
     for init in g.initializer[:]:
-        local[init.name] = (tuple(init.dims), init.data_type)
+        local[init.name] = (tuple(init.dims[:]), init.data_type)
     for sparse in g.sparse_initializer[:]:
-        local[sparse.values.name] = (tuple(sparse.dims), sparse.values.data_type)
+        local[sparse.values.name] = (tuple(sparse.dims[:]), sparse.values.data_type)
     for vi in g.input[:]:
         if vi.name not in local:  # an initializer listed as an input keeps its own type
             local[vi.name] = ttype_of(vi.type)
