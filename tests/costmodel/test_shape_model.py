@@ -11,7 +11,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.costmodel import estimate
+from pytest_edgegate.costmodel.cpu import coefficient
 from pytest_edgegate.costmodel.kernels import gemm_shape, kernel_kind, useful_threads
+from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.runtimes import RUNTIMES
 from pytest_edgegate.errors import ProfileError
 from pytest_edgegate.profiles import load_catalogue
@@ -121,7 +123,7 @@ def test_thread_gain_per_extra_thread_falls_with_the_thread_count():
 
 
 def test_winograd_has_its_own_small_m_penalty_else_the_shared_one(tmp_path):
-    shared = profile(tmp_path, "ncnn")
+    shared = profile(tmp_path, "ncnn", SHAPE_TABLE + "small_m_winograd = 16.0\n")
     own = profile(tmp_path, "ncnn", SHAPE_TABLE + "small_m_winograd = 64.0\n")
     wino, direct = conv(16, 16, 28), conv(16, 16, 28, stride=2)
 
@@ -132,10 +134,19 @@ def test_winograd_has_its_own_small_m_penalty_else_the_shared_one(tmp_path):
     # at M = 16: 1/1.5 + 64/16 + 8/144 against 1/1.5 + 16/16 + 8/144
     ratio = (1 / 1.5 + 64 / 16 + 8 / 144) / (1 / 1.5 + 16 / 16 + 8 / 144)
     assert compute(wino, own) / compute(wino, shared) == pytest.approx(ratio, rel=1e-6)
+    # a table without it prices Winograd with the shared small_m
+    node = wino.nodes[0]
+    legacy = CostParams.from_table({"small_m": 16.0})
+    assert coefficient(legacy, "small_m_winograd", node) == 16.0
+    assert (
+        coefficient(CostParams.from_table({"small_m_winograd": 2.0}), "small_m_winograd", node)
+        == 2.0
+    )
 
 
 def test_ncnn_runtime_uses_fp16_and_winograd(tmp_path):
-    flat = SHAPE_TABLE.replace("small_m = 16.0", "small_m = 0.0").replace("small_k = 8.0", "")
+    flat = SHAPE_TABLE.replace("small_m = 16.0", "small_m = 0.0\nsmall_m_winograd = 0.0")
+    flat = flat.replace("small_k = 8.0", "")
     ort, ncnn = profile(tmp_path, "onnxruntime", flat), profile(tmp_path, "ncnn", flat)
 
     def compute_ratio(a):
