@@ -526,6 +526,41 @@ class Grid:
         return self._matrix(fit.grain_mflop, fit.efficiency)[mask] @ fit.coef * 1e3
 
 
+def peer_reference(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
+    """Per core group: x1.5 share and Kendall tau when each row is predicted by the geometric
+    mean of the *measured* times of the same network at the same thread count on the group's
+    other boards, scaled by clock: how far the boards themselves agree, a reference for
+    what a model that does not know the board can reach held out by board."""
+    from pytest_edgegate.calibrate.stats import fidelity_stats
+
+    out = {}
+    for group in sorted({CORES[r.core].group for r in rows}):
+        mine = [r for r in rows if CORES[r.core].group == group]
+        pred, meas = [], []
+        for r in mine:
+            peers = [
+                math.log(p.ms * p.ghz / r.ghz)
+                for p in mine
+                if p.board != r.board and p.model == r.model and p.threads == r.threads
+            ]
+            if peers:
+                pred.append(math.exp(sum(peers) / len(peers)))
+                meas.append(r.ms)
+        if meas:
+            p_arr, m_arr = np.array(pred), np.array(meas)
+            tau = fidelity_stats(p_arr, m_arr)["kendall_tau"]
+            out[group] = {"n": len(meas), "x1.5_pct": x15_share(p_arr, m_arr), "tau": tau}
+    return out
+
+
+def print_peer_reference(rows: Sequence[Row]) -> None:
+    for group, s in peer_reference(rows).items():
+        print(
+            f"{group:10s} peer reference (other boards' measured times): {int(s['n'])} rows, "
+            f"{s['x1.5_pct']:.1f} % within x1.5, tau {s['tau']:.3f}"
+        )
+
+
 def held_out(grid: Grid, by: str) -> np.ndarray:
     """Each row's prediction by a fit that did not see its board (``by="board"``) or its
     network (``by="model"``).  A group's own constants come from its other boards; a group
@@ -672,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
     grid = Grid(Design(rows, Networks(data)))
     fit_all, validations = validate_groups(grid)
     print_validation(validations)
+    print_peer_reference(rows)
     for g in grid.groups:
         print(f"{g}: {fit_all.constants(g)}")
     if args.write and args.keep_anomalous:
@@ -703,6 +739,7 @@ def report(data_dir: str | Path) -> None:
         f"inconsistent with same-core peers (x{ANOMALY_FACTOR:g}): {'; '.join(anomalous) or 'none'}"
     )
     print_validation(validations)
+    print_peer_reference(rows)
     print()
 
 

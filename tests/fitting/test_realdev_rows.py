@@ -61,3 +61,13 @@ def test_on_the_ncnn_table_only_the_2022_rk3588_android_block_is_left_out():
     assert anomalous_blocks(_read_rows(root / "realdev")) == [
         "Rockchip RK3588 (Cortex-A76 2.4GHz x 4 + Cortex-A55 1.8GHz x 4)"
     ]
+
+
+def test_peer_reference_predicts_a_row_from_the_other_boards():
+    from bench.fitting.realdev import peer_reference
+
+    data = rows("a", 1.0) + rows("b", 1.0) + rows("c", 1.0)
+    ref = peer_reference(data)["A53"]
+    assert ref["n"] == len(data) and ref["x1.5_pct"] == 100.0 and ref["tau"] > 0.9
+    off = peer_reference(rows("a", 1.0) + rows("b", 2.0))["A53"]
+    assert off["x1.5_pct"] == 0.0  # each board predicted by the other, 2x away
