@@ -7,8 +7,11 @@ rebuilt from its ``.param`` (:mod:`.ncnn_param`) and analysed; each board become
 profile from its core type's per-cycle peaks (:data:`CORES`), clock and core count; the
 constants are fitted by non-negative least squares in relative error, per core group, with
 the thread-scaling pair chosen on a small grid.  Validation holds out one board (device
-block) or one network at a time.  No Raspberry Pi, Pixel or Coral row is in the table (data
-README), and :func:`load_rows` refuses any that would be.
+block) or one network at a time.  Two row rules hold for every core group: one unpinned
+thread on a big.LITTLE SoC is a big-core row (:data:`UNPINNED_ONE_THREAD`), and a device block
+inconsistent with its same-core peers is left out (:data:`ANOMALY_FACTOR`).  No Raspberry Pi,
+Pixel or Coral row is in the table (data README), and :func:`load_rows` refuses any that
+would be.
 """
 
 from __future__ import annotations
