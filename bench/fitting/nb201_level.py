@@ -36,7 +36,8 @@ LEVELLED = {"cortex-a76": "Pi 5 ORT latency", "cortex-a72": "Pi 4 latency"}
 #: Base profiles whose constants --write replaces (cortex-a72's levels are also carried to
 #: cortex-a53 and the Coral's host).
 REWRITTEN = ("cortex-a76", "cortex-a72")
-MAC_TERMS = {f"eff_{k}" for k in MAC_KINDS} | {"small_m", "small_n", "small_k"}
+SMALL_TERMS = ("small_m", "small_n", "small_k", "small_m_winograd")
+MAC_TERMS = {f"eff_{k}" for k in MAC_KINDS} | set(SMALL_TERMS)
 
 
 def candidate(base: DeviceProfile, structure: DeviceProfile) -> DeviceProfile:
@@ -86,7 +87,7 @@ def levelled_table(profile: DeviceProfile, level: np.ndarray) -> dict[str, float
         elif key in MAC_TERMS and key.startswith("eff_"):
             # no kernel above the core's peak (Winograd does less arithmetic than it counts)
             table[key] = _sig(min(1.0, value / a))
-        elif key in ("small_m", "small_n", "small_k"):
+        elif key in SMALL_TERMS:
             table[key] = _sig(value * a_small)
         elif key.startswith("eff_"):  # no kernel above the peak
             table[key] = _sig(min(1.0, value / max(b, 1e-9)))

@@ -7,8 +7,11 @@ rebuilt from its ``.param`` (:mod:`.ncnn_param`) and analysed; each board become
 profile from its core type's per-cycle peaks (:data:`CORES`), clock and core count; the
 constants are fitted by non-negative least squares in relative error, per core group, with
 the thread-scaling pair chosen on a small grid.  Validation holds out one board (device
-block) or one network at a time.  No Raspberry Pi, Pixel or Coral row is in the table (data
-README), and :func:`load_rows` refuses any that would be.
+block) or one network at a time.  Two row rules hold for every core group: one unpinned
+thread on a big.LITTLE SoC is a big-core row (:data:`UNPINNED_ONE_THREAD`), and a device block
+inconsistent with its same-core peers is left out (:data:`ANOMALY_FACTOR`).  No Raspberry Pi,
+Pixel or Coral row is in the table (data README), and :func:`load_rows` refuses any that
+would be.
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ TERMS = (
     "small_m",
     "small_n",
     "small_k",
+    "small_m_winograd",
     "eff_cache",
     "eff_dram",
     "dispatch_us",
@@ -101,7 +105,8 @@ TERMS = (
 )
 COMPUTE_TERMS = {t for t in TERMS if t not in ("eff_cache", "eff_dram", "dispatch_us", "sync_us")}
 GRAINS_MFLOP = (0.25, 1.0, 4.0)
-EFFICIENCIES = (0.4, 0.55, 0.7, 0.85, 1.0)
+#: Parallel shares (Amdahl, per node: :func:`~pytest_edgegate.costmodel.kernels.useful_threads`).
+EFFICIENCIES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
 FORBIDDEN = re.compile(r"raspberry|\bpi\s*[345]\b|pixel(?!_)|coral|edge\s*tpu", re.I)
 
 
@@ -140,9 +145,13 @@ def clusters(description: str) -> list[tuple[str, float, int]]:
     return out
 
 
-def _cluster_for(description: str, powersave: str) -> tuple[str, float, int] | None:
+def _cluster_for(
+    description: str, powersave: str, threads: int | None = None
+) -> tuple[str, float, int] | None:
     """The cluster a row ran on: all cores of a one-type SoC, or the little (1) or big (2)
-    cluster of a two-cluster one; ``None`` when that is ambiguous or not a known core."""
+    cluster of a two-cluster one; one unpinned thread (powersave 0) on a two-cluster SoC runs
+    on a big core (:data:`UNPINNED_ONE_THREAD`); ``None`` when that is ambiguous or not a
+    known core."""
     if any(_UNKNOWN_CPU.search(part) for part in description.split("+")):
         return None
     found = clusters(description)
@@ -151,14 +160,30 @@ def _cluster_for(description: str, powersave: str) -> tuple[str, float, int] | N
     if len({c for c, _, _ in found}) == 1 and powersave == "0":
         core, ghz, _ = found[0]
         return core, max(g for _, g, _ in found), sum(n for _, _, n in found)
-    if len(found) == 2 and powersave in ("1", "2"):
+    if len(found) == 2 and (powersave in ("1", "2") or (powersave == "0" and threads == 1)):
         big, little = sorted(found, key=lambda c: (CORES[c[0]].fp32, c[1]), reverse=True)
-        return big if powersave == "2" else little
+        return little if powersave == "1" else big
     return None
 
 
-def load_rows(data_dir: Path, *, int8: bool = False) -> list[Row]:
-    """The usable CPU rows (float networks unless ``int8``), refusing validation-set devices."""
+#: One thread with ``powersave`` 0 on a two-cluster SoC: the scheduler (Linux EAS, Android's
+#: HMP) runs a busy thread on a big core, so the row is a big-core row.  Checked on the data
+#: by :func:`unpinned_check`: the RK3588 rows (the only ones of known cores) are 3.1x the
+#: same block's four-big-core rows, where a little core would be ~3x slower again.
+UNPINNED_ONE_THREAD = True
+
+#: A device block is *anomalous*, and left out of the fit and the validation, when for every
+#: (core type, precision) set of its rows that can be checked, its times are more than
+#: ``ANOMALY_FACTOR`` away (geometric mean over the networks) from the median of at least
+#: two other blocks with the same cores at the same clock, thread count and network: a whole
+#: board running slow or fast on every kernel (float and int8, big and little cores alike),
+#: which no datasheet figure can predict.  Applied alike to every core group
+#: (:func:`anomalous_blocks`).
+ANOMALY_FACTOR = 1.5
+
+
+def _read_rows(data_dir: Path) -> list[Row]:
+    """Every CPU row of a known single cluster, float and int8, refusing validation devices."""
     path = data_dir / "ncnn" / "ncnn_benchmark.csv.gz"
     rows = []
     with gzip.open(path, "rt", newline="") as fh:
@@ -168,11 +193,14 @@ def load_rows(data_dir: Path, *, int8: bool = False) -> list[Row]:
             if r["processor"] != "cpu" or r["gpu_device"] not in ("-1", ""):
                 continue
             model = r["model"]
-            if model in EXCLUDED or model.endswith("_int8") != int8 or "-" in model:
+            if model in EXCLUDED or "-" in model:
                 continue
             if not (data_dir / "ncnn" / r["param_file"]).is_file():
                 continue
-            cluster = _cluster_for(r["cpu_description"], r["powersave"])
+            threads = int(r["threads"])
+            cluster = _cluster_for(
+                r["cpu_description"], r["powersave"], threads if UNPINNED_ONE_THREAD else None
+            )
             if cluster is None or not r["avg_ms"]:
                 continue
             core, ghz, count = cluster
@@ -183,7 +211,7 @@ def load_rows(data_dir: Path, *, int8: bool = False) -> list[Row]:
                     core=core,
                     ghz=ghz,
                     cores=count,
-                    threads=min(int(r["threads"]), count),
+                    threads=min(threads, count),
                     model=model,
                     input_whc=(w, h, c),
                     ms=float(r["avg_ms"]),
@@ -191,6 +219,71 @@ def load_rows(data_dir: Path, *, int8: bool = False) -> list[Row]:
                 )
             )
     return rows
+
+
+def block_deviation(rows: Sequence[Row]) -> dict[tuple[str, str, bool], tuple[int, float]]:
+    """Per (board, core, int8): how many rows have >= 2 peer blocks (same core, clock, cores,
+    threads, network) and the geometric mean of the row's time over the peers' median."""
+    by: dict[tuple, dict[str, list[float]]] = {}
+    for r in rows:
+        key = (r.core, r.ghz, r.cores, r.threads, r.model)
+        by.setdefault(key, {}).setdefault(r.board, []).append(r.ms)
+    logs: dict[tuple[str, str, bool], list[float]] = {}
+    for r in rows:
+        peers = {
+            b: float(np.median(v))
+            for b, v in by[(r.core, r.ghz, r.cores, r.threads, r.model)].items()
+            if b != r.board
+        }
+        if len(peers) >= 2:
+            key = (r.board, r.core, r.model.endswith("_int8"))
+            logs.setdefault(key, []).append(math.log(r.ms / float(np.median(list(peers.values())))))
+    return {k: (len(v), math.exp(float(np.mean(v)))) for k, v in logs.items()}
+
+
+def anomalous_blocks(rows: Sequence[Row]) -> list[str]:
+    """The anomalous device blocks (see :data:`ANOMALY_FACTOR`), worst first, one at a time:
+    each found block is set aside before the next is looked for, so that it cannot make its
+    peers look anomalous."""
+    rows = list(rows)
+    found: list[str] = []
+    while True:
+        dev = block_deviation(rows)
+        per_block: dict[str, list[float]] = {}
+        for (board, _, _), (_, ratio) in dev.items():
+            per_block.setdefault(board, []).append(abs(math.log(ratio)))
+        limit = math.log(ANOMALY_FACTOR)
+        bad = {b: min(v) for b, v in per_block.items() if min(v) > limit}
+        if not bad:
+            return found
+        worst = max(bad, key=lambda b: bad[b])
+        found.append(worst)
+        rows = [r for r in rows if r.board != worst]
+
+
+def load_rows(data_dir: Path, *, int8: bool = False, keep_anomalous: bool = False) -> list[Row]:
+    """The usable CPU rows (float networks unless ``int8``), refusing validation-set devices
+    and, unless ``keep_anomalous``, without the :func:`anomalous_blocks`."""
+    every = _read_rows(data_dir)
+    drop = set() if keep_anomalous else set(anomalous_blocks(every))
+    return [r for r in every if r.model.endswith("_int8") == int8 and r.board not in drop]
+
+
+def unpinned_check(rows: Sequence[Row]) -> list[tuple[str, float]]:
+    """Per block with one-thread rows unpinned on a two-cluster SoC (:data:`UNPINNED_ONE_THREAD`)
+    : the geometric mean of those rows' times over the same block's rows at the big cluster's
+    full thread count (``cores`` if the thread ran on a big core at full scaling)."""
+    out = []
+    for board in dict.fromkeys(r.board for r in rows):
+        mine = [r for r in rows if r.board == board]
+        one = {r.model: r.ms for r in mine if r.threads == 1}
+        full = {r.model: r.ms for r in mine if r.threads == r.cores > 1 and r.core == mine[0].core}
+        common = sorted(set(one) & set(full))
+        if common and len({r.core for r in mine}) == 1:
+            out.append(
+                (board, math.exp(float(np.mean([math.log(one[m] / full[m]) for m in common]))))
+            )
+    return out
 
 
 class Networks:
@@ -436,6 +529,41 @@ class Grid:
         return self._matrix(fit.grain_mflop, fit.efficiency)[mask] @ fit.coef * 1e3
 
 
+def peer_reference(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
+    """Per core group: x1.5 share and Kendall tau when each row is predicted by the geometric
+    mean of the *measured* times of the same network at the same thread count on the group's
+    other boards, scaled by clock: how far the boards themselves agree, a reference for
+    what a model that does not know the board can reach held out by board."""
+    from pytest_edgegate.calibrate.stats import fidelity_stats
+
+    out = {}
+    for group in sorted({CORES[r.core].group for r in rows}):
+        mine = [r for r in rows if CORES[r.core].group == group]
+        pred, meas = [], []
+        for r in mine:
+            peers = [
+                math.log(p.ms * p.ghz / r.ghz)
+                for p in mine
+                if p.board != r.board and p.model == r.model and p.threads == r.threads
+            ]
+            if peers:
+                pred.append(math.exp(sum(peers) / len(peers)))
+                meas.append(r.ms)
+        if meas:
+            p_arr, m_arr = np.array(pred), np.array(meas)
+            tau = fidelity_stats(p_arr, m_arr)["kendall_tau"]
+            out[group] = {"n": len(meas), "x1.5_pct": x15_share(p_arr, m_arr), "tau": tau}
+    return out
+
+
+def print_peer_reference(rows: Sequence[Row]) -> None:
+    for group, s in peer_reference(rows).items():
+        print(
+            f"{group:10s} peer reference (other boards' measured times): {int(s['n'])} rows, "
+            f"{s['x1.5_pct']:.1f} % within x1.5, tau {s['tau']:.3f}"
+        )
+
+
 def held_out(grid: Grid, by: str) -> np.ndarray:
     """Each row's prediction by a fit that did not see its board (``by="board"``) or its
     network (``by="model"``).  A group's own constants come from its other boards; a group
@@ -510,7 +638,13 @@ def validate_groups(grid: Grid) -> tuple[Fit, list[Validation]]:
     return full, out
 
 
-def profile_text(profile_id: str, fit: Fit, rows: Sequence[Row], stats: Validation) -> str:
+def profile_text(
+    profile_id: str,
+    fit: Fit,
+    rows: Sequence[Row],
+    stats: Validation,
+    anomalous: Sequence[str] = (),
+) -> str:
     """A built-in profile that extends ``profile_id`` with ncnn as its runtime."""
     group = CATALOGUE[profile_id]
     table = fit.constants(group)
@@ -521,7 +655,10 @@ def profile_text(profile_id: str, fit: Fit, rows: Sequence[Row], stats: Validati
         f"fitted: {SOURCE}, {stats.rows} rows of {stats.boards} boards with "
         f"{'/'.join(sorted({r.core for r in mine}))} cores "
         f"({'; '.join(used)}), shared constants with the other Cortex-A groups, NNLS in "
-        f"relative error with efficiencies as shares of one core's peak; held out by board: "
+        f"relative error with efficiencies as shares of one core's peak; rows: one unpinned "
+        f"thread on a big.LITTLE SoC counted as a big-core row, device blocks inconsistent "
+        f"with their same-core peers by more than x{ANOMALY_FACTOR:g} left out "
+        f"({'; '.join(anomalous) or 'none'}); held out by board: "
         f"{lobo['x1.5_pct']:.0f} % within x1.5, tau {lobo['kendall_tau']:.2f}; "
         f"python -m bench.fitting.realdev DATA_DIR --write"
     )
@@ -559,21 +696,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data_dir", help="the real-device data directory (holds ncnn/)")
     parser.add_argument("--write", action="store_true", help="write the *-ncnn profiles")
+    parser.add_argument(
+        "--keep-anomalous",
+        action="store_true",
+        help="keep the device blocks the consistency rule leaves out (figures only)",
+    )
     args = parser.parse_args(argv)
     data = Path(args.data_dir)
-    rows = load_rows(data)
+    rows = load_rows(data, keep_anomalous=args.keep_anomalous)
+    anomalous = [] if args.keep_anomalous else anomalous_blocks(_read_rows(data))
+    for board in anomalous:
+        print(f"left out as anomalous (x{ANOMALY_FACTOR:g} from its peers): {board}")
     grid = Grid(Design(rows, Networks(data)))
     fit_all, validations = validate_groups(grid)
     print_validation(validations)
+    print_peer_reference(rows)
     for g in grid.groups:
         print(f"{g}: {fit_all.constants(g)}")
+    if args.write and args.keep_anomalous:
+        parser.error("--write fits on the consistent rows only; drop --keep-anomalous")
     if args.write:
         out_dir = Path(__file__).resolve().parents[2] / "pytest_edgegate" / "profiles" / "data"
         by_group = {v.group: v for v in validations}
         for profile_id, group in CATALOGUE.items():
             path = out_dir / f"{profile_id}-ncnn.toml"
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(profile_text(profile_id, fit_all, rows, by_group[group]))
+            text = profile_text(profile_id, fit_all, rows, by_group[group], anomalous)
+            tmp.write_text(text)
             tmp.replace(path)
             print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -586,11 +735,14 @@ def report(data_dir: str | Path) -> None:
     rows = load_rows(data)
     grid = Grid(Design(rows, Networks(data)))
     _, validations = validate_groups(grid)
+    anomalous = anomalous_blocks(_read_rows(data))
     print(
         f"Standard networks on real boards: {SOURCE}; {len(rows)} CPU rows (float networks, "
-        f"one core type per row), {len({r.model for r in rows})} networks"
+        f"one core type per row), {len({r.model for r in rows})} networks; left out as "
+        f"inconsistent with same-core peers (x{ANOMALY_FACTOR:g}): {'; '.join(anomalous) or 'none'}"
     )
     print_validation(validations)
+    print_peer_reference(rows)
     print()
 
 

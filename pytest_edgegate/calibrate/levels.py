@@ -24,7 +24,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "depthwise": ("eff_depthwise",),
     "gemm": ("eff_gemm",),
     "vector": ("eff_vector", "eff_elementwise", "eff_pool", "eff_resize", "eff_norm", "eff_data"),
-    "small_shape": ("small_m", "small_n", "small_k"),
+    "small_shape": ("small_m", "small_n", "small_k", "small_m_winograd"),
     "cache": ("eff_cache",),
     "dram": ("eff_dram",),
     "dispatch": ("dispatch_us", "sync_us"),
@@ -32,7 +32,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 #: Constants only the shape model has; a base with any of them is calibrated by levels.
 SHAPE_KEYS = (
     "eff_winograd", "eff_grouped", "eff_elementwise", "eff_pool", "eff_resize", "eff_norm",
-    "eff_data", "small_m", "small_n", "small_k", "parallel_grain_mflop",
+    "eff_data", "small_m", "small_n", "small_k", "small_m_winograd", "parallel_grain_mflop",
 )  # fmt: skip
 #: The largest physical value of an efficiency (the catalogue's bounds, bench/fitting/
 #: realdev.py): no kernel beats the peak, except Winograd, which does less arithmetic than

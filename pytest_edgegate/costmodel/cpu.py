@@ -66,9 +66,8 @@ def shape_terms(
     }
     shape = gemm_shape(node) if kind in MAC_KINDS else None
     if shape is not None:
-        terms.update(
-            small_m=at_peak / shape.m, small_n=at_peak / shape.n, small_k=at_peak / shape.k
-        )
+        terms.update(small_n=at_peak / shape.n, small_k=at_peak / shape.k)
+        terms["small_m_winograd" if kind == "winograd" else "small_m"] = at_peak / shape.m
     terms["dispatch_us"] = float(base.dispatch)
     terms["sync_us"] = float(base.dispatch) if threads > 1 and params.per_node_threads else 0.0
     return terms
@@ -83,6 +82,8 @@ def coefficient(params: CostParams, name: str, node: NodeStats) -> float:
         return 1.0 / (eff or 1.0)
     if name in ("dispatch_us", "sync_us"):
         return getattr(params, name) * 1e-6
+    if name == "small_m_winograd" and params.small_m_winograd is None:
+        return params.small_m
     return getattr(params, name)
 
 

@@ -8,7 +8,9 @@ with each of them and saturates::
     compute = flops / peak * (1 / eff_kind + small_m / M + small_n / N + small_k / K)
 
 which stays linear in the constants (``1 / eff_kind`` and the ``small_*`` penalties), so the
-fitter's non-negative least squares still applies.  Kernel kinds are priced apart: dense,
+fitter's non-negative least squares still applies.  A Winograd convolution has its own
+``small_m_winograd`` (its transforms weigh ``1 / M`` against the transformed GEMM; the shared
+``small_m`` where a profile has none).  Kernel kinds are priced apart: dense,
 3x3 Winograd-eligible (where the runtime has Winograd), 1x1, grouped and depthwise
 convolutions, GEMM/MatMul/attention, and the memory-bound kinds (elementwise, pooling,
 resize, normalisation/softmax, data movement).  A kind without its own constant falls back
@@ -110,8 +112,11 @@ def gemm_shape(node: NodeStats) -> GemmShape | None:
 
 def useful_threads(flops: float, threads: int, grain_flops: float, efficiency: float) -> float:
     """Threads' worth of speed-up a node gets: at most one thread per ``grain_flops`` of work,
-    each extra thread adding ``efficiency`` of a core (memory and synchronisation share)."""
+    ``u`` of them, split by Amdahl's law with ``efficiency`` as the parallel share of the
+    node's compute: ``u / (1 + (u - 1) * (1 - efficiency))`` (the shared cache and bus, the
+    serial packing and the barrier weigh more with every thread; on ncnn's table this fits
+    2 and 4 threads of one core type together, where a constant gain per thread cannot)."""
     if threads <= 1:
         return 1.0
     usable = min(float(threads), max(1.0, flops / grain_flops)) if grain_flops > 0 else threads
-    return 1.0 + (usable - 1.0) * efficiency
+    return usable / (1.0 + (usable - 1.0) * (1.0 - efficiency))

@@ -36,6 +36,7 @@ class CostParams:
     small_m: float = 0.0
     small_n: float = 0.0
     small_k: float = 0.0
+    small_m_winograd: float | None = None
     parallel_grain_mflop: float | None = None
     parallel_efficiency: float = 1.0
     sync_us: float = 0.0

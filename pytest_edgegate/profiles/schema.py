@@ -122,8 +122,13 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "small_m": Field("float", minimum=0.0, doc="efficiency penalty of a small GEMM M"),
         "small_n": Field("float", minimum=0.0, doc="efficiency penalty of a small GEMM N"),
         "small_k": Field("float", minimum=0.0, doc="efficiency penalty of a small GEMM K"),
+        "small_m_winograd": Field(
+            "float", minimum=0.0, doc="small-M penalty of Winograd convolutions (else small_m)"
+        ),
         "parallel_grain_mflop": _num("work per extra thread before it helps, MFLOP"),
-        "parallel_efficiency": Field("float", maximum=1.0, doc="share of a core per extra thread"),
+        "parallel_efficiency": Field(
+            "float", maximum=1.0, doc="parallel share of a node's compute (Amdahl, per node)"
+        ),
         "sync_us": Field("float", minimum=0.0, doc="per-node cost of multi-threading, us"),
         "eff_cache": _num("bandwidth multiple for data that fits the cache"),
         "eff_dram": _num("share of the bandwidth reached for data that does not"),

@@ -11,7 +11,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.costmodel import estimate
+from pytest_edgegate.costmodel.cpu import coefficient
 from pytest_edgegate.costmodel.kernels import gemm_shape, kernel_kind, useful_threads
+from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.runtimes import RUNTIMES
 from pytest_edgegate.errors import ProfileError
 from pytest_edgegate.profiles import load_catalogue
@@ -106,13 +108,45 @@ def test_threads_scale_per_node_with_the_work(tmp_path):
         one, four = (estimate(a, prof, threads=t).breakdown["compute_ms"] for t in (1, 4))
         return one / four
 
-    assert compute_gain(big) == pytest.approx(1 + 3 * 0.8)
+    # Amdahl per node, parallel share 0.8: 4 / (1 + 3 * 0.2)
+    assert compute_gain(big) == pytest.approx(4 / (1 + 3 * (1 - 0.8)))
     assert compute_gain(small) == pytest.approx(1.0)
     assert useful_threads(2.5e6, 4, 1e6, 1.0) == pytest.approx(2.5)
 
 
+def test_thread_gain_per_extra_thread_falls_with_the_thread_count():
+    gains = [useful_threads(1e9, t, 1e6, 0.8) for t in (1, 2, 4, 8)]
+    assert gains == pytest.approx([1.0, 2 / 1.2, 4 / 1.6, 8 / 2.4])
+    extra = [(g - 1) / (t - 1) for g, t in zip(gains[1:], (2, 4, 8), strict=True)]
+    assert extra == sorted(extra, reverse=True)
+    assert useful_threads(1e9, 4, 1e6, 1.0) == pytest.approx(4.0)  # share 1: perfect
+
+
+def test_winograd_has_its_own_small_m_penalty_else_the_shared_one(tmp_path):
+    shared = profile(tmp_path, "ncnn", SHAPE_TABLE + "small_m_winograd = 16.0\n")
+    own = profile(tmp_path, "ncnn", SHAPE_TABLE + "small_m_winograd = 64.0\n")
+    wino, direct = conv(16, 16, 28), conv(16, 16, 28, stride=2)
+
+    def compute(a, prof):
+        return estimate(a, prof, threads=1).breakdown["compute_ms"]
+
+    assert compute(direct, own) == compute(direct, shared)
+    # at M = 16: 1/1.5 + 64/16 + 8/144 against 1/1.5 + 16/16 + 8/144
+    ratio = (1 / 1.5 + 64 / 16 + 8 / 144) / (1 / 1.5 + 16 / 16 + 8 / 144)
+    assert compute(wino, own) / compute(wino, shared) == pytest.approx(ratio, rel=1e-6)
+    # a table without it prices Winograd with the shared small_m
+    node = wino.nodes[0]
+    legacy = CostParams.from_table({"small_m": 16.0})
+    assert coefficient(legacy, "small_m_winograd", node) == 16.0
+    assert (
+        coefficient(CostParams.from_table({"small_m_winograd": 2.0}), "small_m_winograd", node)
+        == 2.0
+    )
+
+
 def test_ncnn_runtime_uses_fp16_and_winograd(tmp_path):
-    flat = SHAPE_TABLE.replace("small_m = 16.0", "small_m = 0.0").replace("small_k = 8.0", "")
+    flat = SHAPE_TABLE.replace("small_m = 16.0", "small_m = 0.0\nsmall_m_winograd = 0.0")
+    flat = flat.replace("small_k = 8.0", "")
     ort, ncnn = profile(tmp_path, "onnxruntime", flat), profile(tmp_path, "ncnn", flat)
 
     def compute_ratio(a):
