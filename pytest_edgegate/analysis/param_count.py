@@ -117,13 +117,13 @@ def count_params(
             return
         seen.add(name)
         users = uses.get(name)
-        plumbing = (
-            users
-            and name not in graph_outputs
-            and all(i in SHAPE_OPERANDS.get(op, ()) for op, i in users)
-        )  # read only as shapes, axes or indices
-        if not plumbing:
-            count.add(elements, elem_type)
+        if users and name not in graph_outputs:  # read only as shapes, axes or indices?
+            for op, i in users:
+                if i not in SHAPE_OPERANDS.get(op, ()):
+                    break
+            else:
+                return
+        count.add(elements, elem_type)
 
     for init in main_graph.initializer[:]:
         take(init.name, tensor_elements(init), init.data_type)
