@@ -38,7 +38,9 @@ def load_model(
     p, data = read_model_file(path, max_bytes, "an ONNX model file (.onnx)")
     proto = parse_model_bytes(data, p)
     base_dir = os.path.dirname(os.path.abspath(p))
-    external_files, external_bytes = validate_external_data(proto, base_dir, p)
+    external_files, external_bytes = (
+        validate_external_data(proto, base_dir, p) if may_hold_external(data) else ((), 0)
+    )
     warnings: list[str] = []
     if check:
         run_checker(proto, p, warnings, None if external_files else data)
@@ -88,17 +90,32 @@ def read_model_file(
     if st.st_size == 0:
         raise ModelError(p, f"is empty; expected {expected}")
     try:
-        with open(p, "rb") as f:
-            # Sized by stat, not by the limit: read(n) allocates n bytes up front (2 GB).
-            limit = max_bytes + 1
-            data = f.read(min(limit, st.st_size + 1))
-            if len(data) > st.st_size:  # the file grew after stat: the rest, still bounded
-                data += f.read(limit - len(data))
+        data = _read_bounded(p, st.st_size, max_bytes + 1)
     except OSError as exc:
         raise ModelError(p, f"cannot read the model file: {exc.strerror}") from None
     if len(data) > max_bytes:  # the file grew after stat
         raise ModelError(p, f"model file is over the limit of {max_bytes:,} bytes (max_bytes)")
     return p, data
+
+
+def _read_bounded(path: str, expected: int, limit: int) -> bytes:
+    """The file's bytes, at most ``limit`` of them.
+
+    The first read is sized by ``expected`` (the size ``stat`` gave), not by the limit: a
+    read of n bytes allocates n up front (2 GB); a file that grew since is read on, in
+    chunks, up to the limit.  Plain ``os`` calls: no buffered file object is built around a
+    read that takes the whole file at once (a fixed cost every model load pays).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        chunks = [os.read(fd, min(limit, expected + 1))]
+        got = len(chunks[0])
+        while chunks[-1] and got < limit and got != expected:  # short read, or the file grew
+            chunks.append(os.read(fd, min(limit - got, 1 << 20)))
+            got += len(chunks[-1])
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_model_bytes(data: bytes, source: str) -> ModelProto:
@@ -317,6 +334,24 @@ def external_tensors(proto: ModelProto) -> list[TensorProto]:
                 continue
             found += [t for t in tensors if t.data_location == external]
     return found
+
+
+#: A tensor stored outside the file has ``data_location`` (field 14, varint) = EXTERNAL (1):
+#: its serialized bytes hold the tag 0x70, then 0x01 or, written non-minimally, 0x81.
+_EXTERNAL_MARKS = (b"\x70\x01", b"\x70\x81", b"location")
+#: Files up to this size are searched; a larger one (its weights inside) is walked, as the
+#: search would then cost more than the walk it spares.
+_SEARCH_MAX_BYTES = 1 << 20
+
+
+def may_hold_external(data: bytes) -> bool:
+    """False only when no tensor of the serialized model ``data`` can be external: neither
+    the ``data_location = EXTERNAL`` field nor the key ``location`` (a string, so written
+    byte for byte) is in the bytes.  Most small models hold neither, and a search of the
+    bytes in C spares the walk over every tensor; a file that hides the field behind an
+    over-long tag still has no location to open (and the checker refuses an external tensor
+    without one)."""
+    return len(data) > _SEARCH_MAX_BYTES or any(mark in data for mark in _EXTERNAL_MARKS)
 
 
 def iter_model_tensors(proto: ModelProto) -> Iterator[TensorProto]:

@@ -1,11 +1,19 @@
-"""The flat pass that finds external tensors on load sees every place a tensor can live."""
+"""The flat pass that finds external tensors on load sees every place a tensor can live, and
+the byte search that spares it never hides an external tensor."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from pytest_edgegate.analysis.loader import external_tensors, iter_model_tensors
+from pytest_edgegate.analysis import load_model
+from pytest_edgegate.analysis.loader import (
+    external_tensors,
+    iter_model_tensors,
+    may_hold_external,
+)
+from pytest_edgegate.errors import ModelError
 
 
 def _external(name: str) -> TensorProto:
@@ -75,3 +83,52 @@ def test_external_tensors_in_initializers_attributes_subgraphs_and_functions() -
         "sparse_values",
     ]
     assert sorted(t.name for t in external_tensors(model)) == expected
+
+
+def _with_initializer(tensor: TensorProto) -> bytes:
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", tensor.name], ["y"])],
+        "g",
+        [_out("x")],
+        [_out("y")],
+        initializer=[tensor],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+def test_byte_search_spares_the_walk_only_when_no_tensor_can_be_external() -> None:
+    inline = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    assert not may_hold_external(_with_initializer(inline))
+    assert may_hold_external(_with_initializer(_external("w")))
+    no_location = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    no_location.data_location = TensorProto.EXTERNAL
+    assert may_hold_external(_with_initializer(no_location))  # the checker names it
+
+
+def _field(tag: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field: tag byte, varint length, payload."""
+    length, n = b"", len(payload)
+    while n > 0x7F:
+        length += bytes([n & 0x7F | 0x80])
+        n >>= 7
+    return bytes([tag]) + length + bytes([n]) + payload
+
+
+def test_external_tensor_behind_an_over_long_tag_still_refused(tmp_path) -> None:
+    """A crafted file whose ``data_location`` tag is written in two bytes (0xF0 0x00) escapes
+    the byte search, and has no location to open: the checker refuses it."""
+    tensor = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    tensor.ClearField("raw_data")  # as an external tensor: its data lives elsewhere
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"])], "g", [_out("x")], [_out("y")]
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ClearField("graph")
+    hidden = tensor.SerializeToString() + b"\xf0\x00\x01"  # data_location = EXTERNAL
+    graph_bytes = graph.SerializeToString() + _field(0x2A, hidden)  # GraphProto.initializer
+    data = model.SerializeToString() + _field(0x3A, graph_bytes)  # ModelProto.graph
+    assert not may_hold_external(data)
+    path = tmp_path / "crafted.onnx"
+    path.write_bytes(data)
+    with pytest.raises(ModelError, match="stored externally but doesn't have a location"):
+        load_model(path)
