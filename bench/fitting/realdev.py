@@ -638,6 +638,42 @@ def validate_groups(grid: Grid) -> tuple[Fit, list[Validation]]:
     return full, out
 
 
+def int8_held_out(grid: Grid, rows8: Sequence[Row], networks: Networks) -> list[Validation]:
+    """Per core group, the int8 networks' rows, which no fit sees: each board's predicted by
+    :func:`~pytest_edgegate.costmodel.estimate` with the constants fitted on the *other*
+    boards' float rows (an int8 node at the core's int8 peak, SDOT on ARMv8.2 cores), so the
+    figures say how far the float fit carries to quantized networks on an unseen board."""
+    from pytest_edgegate.calibrate.stats import fidelity_stats
+
+    boards = np.array([r.board for r in grid.design.rows])
+    pred = np.full(len(rows8), np.nan)
+    for board in dict.fromkeys(r.board for r in rows8):
+        fit = grid.fit(boards != board)
+        mine = [i for i, r in enumerate(rows8) if r.board == board]
+        group = CORES[rows8[mine[0]].core].group
+        pred[mine] = predict([rows8[i] for i in mine], networks, fit.constants(group))
+    meas = np.array([r.ms for r in rows8])
+    out = []
+    for g in sorted({CORES[r.core].group for r in rows8}):
+        k = np.array([CORES[r.core].group == g for r in rows8])
+        s = fidelity_stats(pred[k], meas[k])
+        s["x1.5_pct"] = x15_share(pred[k], meas[k])
+        n_boards = len({r.board for r, m in zip(rows8, k, strict=True) if m})
+        out.append(Validation(g, int(k.sum()), n_boards, {"int8": s}))
+    return out
+
+
+def print_int8(validations: Sequence[Validation]) -> None:
+    print("int8 networks (never fitted on), held out by board:")
+    for v in validations:
+        s = v.stats["int8"]
+        print(
+            f"{v.group:10s} {v.rows:5d} rows {v.boards:2d} boards  MAPE {s['mape_pct']:.1f} %  "
+            f"+-20 % {s['within_20_pct']:.1f}  x1.5 {s['x1.5_pct']:.1f} %  "
+            f"tau {s['kendall_tau']:.3f}"
+        )
+
+
 def profile_text(
     profile_id: str,
     fit: Fit,
@@ -707,10 +743,12 @@ def main(argv: list[str] | None = None) -> int:
     anomalous = [] if args.keep_anomalous else anomalous_blocks(_read_rows(data))
     for board in anomalous:
         print(f"left out as anomalous (x{ANOMALY_FACTOR:g} from its peers): {board}")
-    grid = Grid(Design(rows, Networks(data)))
+    grid_networks = Networks(data)
+    grid = Grid(Design(rows, grid_networks))
     fit_all, validations = validate_groups(grid)
     print_validation(validations)
     print_peer_reference(rows)
+    print_int8(int8_held_out(grid, load_rows(data, int8=True), grid_networks))
     for g in grid.groups:
         print(f"{g}: {fit_all.constants(g)}")
     if args.write and args.keep_anomalous:
@@ -733,7 +771,8 @@ def report(data_dir: str | Path) -> None:
     out by board and held out by network."""
     data = Path(data_dir)
     rows = load_rows(data)
-    grid = Grid(Design(rows, Networks(data)))
+    networks = Networks(data)
+    grid = Grid(Design(rows, networks))
     _, validations = validate_groups(grid)
     anomalous = anomalous_blocks(_read_rows(data))
     print(
@@ -743,6 +782,7 @@ def report(data_dir: str | Path) -> None:
     )
     print_validation(validations)
     print_peer_reference(rows)
+    print_int8(int8_held_out(grid, load_rows(data, int8=True), networks))
     print()
 
 

@@ -41,6 +41,14 @@ def runtime_peak(profile: DeviceProfile, dtype: str, runtime: Runtime) -> float 
     return peak_ops(profile, dtype)
 
 
+def has_int8_dot(profile: DeviceProfile) -> bool:
+    """Whether the core has int8 dot-product instructions, read off its peaks: an SDOT core
+    (ARMv8.2+) does 4 int8 MACs per fp32 FMA lane, an ARMv8.0 core's widening multiply only
+    2 (the profiles' ``int8_gops`` are 4x and 2x their ``fp32_gflops``)."""
+    int8, fp32 = profile.throughput.get("int8_gops"), profile.throughput.get("fp32_gflops")
+    return int8 is None or fp32 is None or int8 > 2 * fp32
+
+
 def shape_terms(
     node: NodeStats, profile: DeviceProfile, params: CostParams, threads: int
 ) -> dict[str, float] | None:
@@ -51,7 +59,14 @@ def shape_terms(
     peak = runtime_peak(profile, node.compute_dtype, runtime)
     if base is None or peak is None:
         return None
-    kind = kernel_kind(node, runtime)
+    kind = kernel_kind(node, runtime, int8_dot=has_int8_dot(profile))
+    if kind == "winograd" and node.compute_dtype in INT_TYPES:
+        # int8 Winograd multiplies its transformed operands as int16 (ncnn's
+        # convolution_3x3_winograd_int8.h: vmlal_s16, 4 MACs per 128-bit instruction, as
+        # many as an fp32 FMLA): the core's fp32 rate, not its int8 one.
+        peak = peak_ops(profile, "float32")
+        if peak is None:
+            return None
     at_peak = node.flops / peak
     if params.per_node_threads:  # constants are shares of one core's peak
         grain = (params.parallel_grain_mflop or 0.0) * 1e6

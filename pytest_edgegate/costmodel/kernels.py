@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from pytest_edgegate.analysis import NodeStats
 from pytest_edgegate.costmodel.runtimes import Runtime
-from pytest_edgegate.costmodel.terms import cpu_class
+from pytest_edgegate.costmodel.terms import INT_TYPES, cpu_class
 
 #: Kernel kinds, and the legacy class each falls back to when a profile has no own constant.
 KINDS: dict[str, str] = {
@@ -55,8 +55,15 @@ class GemmShape:
     k: int
 
 
-def kernel_kind(node: NodeStats, runtime: Runtime) -> str:
-    """The kernel ``node`` runs as under ``runtime`` (a key of :data:`KINDS`)."""
+def kernel_kind(node: NodeStats, runtime: Runtime, int8_dot: bool = True) -> str:
+    """The kernel ``node`` runs as under ``runtime`` (a key of :data:`KINDS`).
+
+    ``int8_dot``: the core has int8 dot-product instructions (SDOT, ARMv8.2+).  Without them
+    a Winograd runtime takes its int8 3x3 convolutions through Winograd too (ncnn at the
+    benchmark table's commit, ``src/layer/arm/convolution_arm.cpp``
+    ``create_pipeline_int8_arm``: Winograd when both channel counts are at least 8 and the
+    CPU lacks ``asimddp``; with it, im2col GEMM on SDOT).
+    """
     cls = cpu_class(node)
     if cls == "conv":
         kernel = node.attrs.get("kernel_shape") or []
@@ -70,9 +77,12 @@ def kernel_kind(node: NodeStats, runtime: Runtime) -> str:
             and list(kernel) == [3, 3]
             and all(s == 1 for s in strides)
             and all(d == 1 for d in dilations)
-            and node.op_type in ("Conv", "FusedConv")
         ):
-            return "winograd"
+            if node.compute_dtype in INT_TYPES:
+                if not int8_dot and node.op_type in _INT8_CONV_OPS and _channels_at_least(node, 8):
+                    return "winograd"
+            elif node.op_type in ("Conv", "FusedConv"):
+                return "winograd"
         return "conv"
     if cls in ("pointwise", "depthwise", "gemm"):
         return cls
@@ -85,6 +95,17 @@ def kernel_kind(node: NodeStats, runtime: Runtime) -> str:
     if node.op_class in ("elementwise", "activation", "quant"):
         return "elementwise"
     return "data"
+
+
+#: Convolutions that run in int8: the integer operators, and a QDQ ``Conv`` whose analysis
+#: gives it an integer compute type.
+_INT8_CONV_OPS = ("ConvInteger", "QLinearConv", "Conv")
+
+
+def _channels_at_least(node: NodeStats, n: int) -> bool:
+    """Both the input and the output channels of a dense 3x3 convolution number ``n`` or more."""
+    shape = gemm_shape(node)
+    return shape is not None and shape.m >= n and shape.k // 9 >= n
 
 
 def gemm_shape(node: NodeStats) -> GemmShape | None:

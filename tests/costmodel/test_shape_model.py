@@ -11,7 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.costmodel import estimate
-from pytest_edgegate.costmodel.cpu import coefficient
+from pytest_edgegate.costmodel.cpu import coefficient, cpu_time
 from pytest_edgegate.costmodel.kernels import gemm_shape, kernel_kind, useful_threads
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.runtimes import RUNTIMES
@@ -89,6 +89,50 @@ def test_kernel_kinds_and_gemm_shapes():
     assert (shape.m, shape.n, shape.k) == (64, 28 * 28, 32 * 9)
     shape = gemm_shape(dw)
     assert (shape.m, shape.n, shape.k) == (32, 28 * 28, 9)
+
+
+def int8_conv(cin: int, cout: int, hw: int):
+    """A 3x3 stride-1 convolution in int8: QuantizeLinear, ConvInteger, Cast (the form the
+    ncnn table's int8 networks are rebuilt in)."""
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        helper.make_node("ConvInteger", ["xq", "w"], ["acc"], pads=[1] * 4, name="c"),
+        helper.make_node("Cast", ["acc"], ["y"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cin, hw, hw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, cout, hw, hw])],
+        initializer=[
+            numpy_helper.from_array(np.array(1.0, np.float32), "s"),
+            numpy_helper.from_array(np.array(0, np.int8), "z"),
+            numpy_helper.from_array(np.zeros((cout, cin, 3, 3), np.int8), "w"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    return analyze(model)
+
+
+def test_int8_winograd_only_without_dot_product_and_at_the_fp32_rate(tmp_path):
+    """ncnn takes int8 3x3 convolutions through Winograd on cores without SDOT (both channel
+    counts >= 8) and multiplies the transformed operands as int16: at the fp32 rate."""
+    ort, ncnn = RUNTIMES["onnxruntime"], RUNTIMES["ncnn"]
+    node = next(n for n in int8_conv(32, 64, 28).nodes if n.op_type == "ConvInteger")
+    assert node.compute_dtype == "int8"
+    assert kernel_kind(node, ncnn, int8_dot=False) == "winograd"
+    assert kernel_kind(node, ncnn, int8_dot=True) == "conv"  # im2col GEMM on SDOT
+    assert kernel_kind(node, ort, int8_dot=False) == "conv"
+    first = next(n for n in int8_conv(3, 64, 28).nodes if n.op_type == "ConvInteger")
+    assert kernel_kind(first, ncnn, int8_dot=False) == "conv"  # 3 input channels
+
+    (tmp_path / "a53").mkdir()
+    a53 = profile(tmp_path / "a53", "ncnn", base="cortex-a53")  # ARMv8.0: int8 peak 2x fp32
+    params = CostParams.from_table(a53.raw["costmodel"])
+    float_node = conv(32, 64, 28).nodes[0]
+    same = cpu_time(node, a53, params, 1).compute_s
+    assert same == pytest.approx(cpu_time(float_node, a53, params, 1).compute_s)
 
 
 def test_efficiency_rises_with_channels_and_saturates(tmp_path):
