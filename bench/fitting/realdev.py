@@ -534,7 +534,6 @@ def peer_reference(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
     mean of the *measured* times of the same network at the same thread count on the group's
     other boards, scaled by clock: how far the boards themselves agree, a reference for
     what a model that does not know the board can reach held out by board."""
-    from pytest_edgegate.calibrate.stats import fidelity_stats
 
     out = {}
     for group in sorted({CORES[r.core].group for r in rows}):
@@ -551,8 +550,8 @@ def peer_reference(rows: Sequence[Row]) -> dict[str, dict[str, float]]:
                 meas.append(r.ms)
         if meas:
             p_arr, m_arr = np.array(pred), np.array(meas)
-            tau = fidelity_stats(p_arr, m_arr)["kendall_tau"]
-            out[group] = {"n": len(meas), "x1.5_pct": x15_share(p_arr, m_arr), "tau": tau}
+            s = group_stats(p_arr, m_arr)
+            out[group] = {"n": len(meas), "x1.5_pct": s["x1.5_pct"], "tau": s["kendall_tau"]}
     return out
 
 
@@ -595,6 +594,15 @@ def x15_share(pred: np.ndarray, meas: np.ndarray) -> float:
     return float(100.0 * np.mean((ratio <= 1.5) & (ratio >= 1 / 1.5))) if ok.any() else math.nan
 
 
+def group_stats(pred: np.ndarray, meas: np.ndarray) -> dict[str, float]:
+    """The fidelity figures of predictions against measurements, with the x1.5 share."""
+    from pytest_edgegate.calibrate.stats import fidelity_stats
+
+    stats = fidelity_stats(pred, meas)
+    stats["x1.5_pct"] = x15_share(pred, meas)
+    return stats
+
+
 #: The catalogue's CPU profiles and the core group whose ncnn constants they carry.
 CATALOGUE = {"cortex-a53": "A53", "cortex-a72": "A72", "cortex-a76": "A76"}
 _BOARD_NOTE = {
@@ -615,7 +623,6 @@ class Validation:
 def validate_groups(grid: Grid) -> tuple[Fit, list[Validation]]:
     """The fit on every row, and per core group its figures in-sample, held out by board and
     held out by network."""
-    from pytest_edgegate.calibrate.stats import fidelity_stats
 
     full = grid.fit()
     meas = grid.y * 1e3
@@ -628,11 +635,7 @@ def validate_groups(grid: Grid) -> tuple[Fit, list[Validation]]:
     out = []
     for g in grid.groups:
         k = groups == g
-        stats = {}
-        for name, p in preds.items():
-            s = fidelity_stats(p[k], meas[k])
-            s["x1.5_pct"] = x15_share(p[k], meas[k])
-            stats[name] = s
+        stats = {name: group_stats(p[k], meas[k]) for name, p in preds.items()}
         boards = len({r.board for r, m in zip(grid.design.rows, k, strict=True) if m})
         out.append(Validation(g, int(k.sum()), boards, stats))
     return full, out
@@ -643,7 +646,6 @@ def int8_held_out(grid: Grid, rows8: Sequence[Row], networks: Networks) -> list[
     :func:`~pytest_edgegate.costmodel.estimate` with the constants fitted on the *other*
     boards' float rows (an int8 node at the core's int8 peak, SDOT on ARMv8.2 cores), so the
     figures say how far the float fit carries to quantized networks on an unseen board."""
-    from pytest_edgegate.calibrate.stats import fidelity_stats
 
     boards = np.array([r.board for r in grid.design.rows])
     pred = np.full(len(rows8), np.nan)
@@ -656,10 +658,8 @@ def int8_held_out(grid: Grid, rows8: Sequence[Row], networks: Networks) -> list[
     out = []
     for g in sorted({CORES[r.core].group for r in rows8}):
         k = np.array([CORES[r.core].group == g for r in rows8])
-        s = fidelity_stats(pred[k], meas[k])
-        s["x1.5_pct"] = x15_share(pred[k], meas[k])
         n_boards = len({r.board for r, m in zip(rows8, k, strict=True) if m})
-        out.append(Validation(g, int(k.sum()), n_boards, {"int8": s}))
+        out.append(Validation(g, int(k.sum()), n_boards, {"int8": group_stats(pred[k], meas[k])}))
     return out
 
 
@@ -743,12 +743,13 @@ def main(argv: list[str] | None = None) -> int:
     anomalous = [] if args.keep_anomalous else anomalous_blocks(_read_rows(data))
     for board in anomalous:
         print(f"left out as anomalous (x{ANOMALY_FACTOR:g} from its peers): {board}")
-    grid_networks = Networks(data)
-    grid = Grid(Design(rows, grid_networks))
+    networks = Networks(data)
+    grid = Grid(Design(rows, networks))
     fit_all, validations = validate_groups(grid)
     print_validation(validations)
     print_peer_reference(rows)
-    print_int8(int8_held_out(grid, load_rows(data, int8=True), grid_networks))
+    rows8 = load_rows(data, int8=True, keep_anomalous=args.keep_anomalous)
+    print_int8(int8_held_out(grid, rows8, networks))
     for g in grid.groups:
         print(f"{g}: {fit_all.constants(g)}")
     if args.write and args.keep_anomalous:

@@ -418,8 +418,9 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def _field(number: int, payload: bytes | str | int) -> bytes:
-    """One protobuf field: a varint for an int, length-delimited for bytes and text."""
+def proto_field(number: int, payload: bytes | str | int) -> bytes:
+    """One protobuf field: a varint for an int, length-delimited for bytes and text (also
+    what tests use to write bytes protobuf itself would not, e.g. an over-long tag)."""
     if isinstance(payload, int):
         return _varint(number << 3) + _varint(payload)
     data = payload.encode() if isinstance(payload, str) else payload
@@ -430,15 +431,19 @@ def too_deep_bytes(base: bytes, depth: int) -> bytes:
     """``base`` plus a node with ``If`` subgraphs nested ``depth`` deep, encoded by hand:
     protobuf refuses to build (or parse) messages nested past its limit of 100, which is
     what the file must exercise.  A second ``graph`` field merges into the first."""
-    node = _field(4, "Identity") + _field(1, "x") + _field(2, "o0")
+    node = proto_field(4, "Identity") + proto_field(1, "x") + proto_field(2, "o0")
     for level in range(1, depth):
-        graph = _field(1, node) + _field(2, f"g{level}") + _field(12, _field(1, f"o{level - 1}"))
-        attribute = _field(1, "then_branch") + _field(20, 5) + _field(6, graph)
+        graph = (
+            proto_field(1, node)
+            + proto_field(2, f"g{level}")
+            + proto_field(12, proto_field(1, f"o{level - 1}"))
+        )
+        attribute = proto_field(1, "then_branch") + proto_field(20, 5) + proto_field(6, graph)
         node = (
-            _field(1, "flag_deep") + _field(2, f"o{level}") + _field(4, "If")
-            + _field(5, attribute)
+            proto_field(1, "flag_deep") + proto_field(2, f"o{level}") + proto_field(4, "If")
+            + proto_field(5, attribute)
         )  # fmt: skip
-    return base + _field(7, _field(1, node))
+    return base + proto_field(7, proto_field(1, node))
 
 
 def deep(ctx: Context) -> str:

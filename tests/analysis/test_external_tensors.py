@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from bench.fuzzing.mutate import proto_field
 from pytest_edgegate.analysis import load_model
 from pytest_edgegate.analysis.loader import (
     external_tensors,
@@ -105,15 +106,6 @@ def test_byte_search_spares_the_walk_only_when_no_tensor_can_be_external() -> No
     assert may_hold_external(_with_initializer(no_location))  # the checker names it
 
 
-def _field(tag: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field: tag byte, varint length, payload."""
-    length, n = b"", len(payload)
-    while n > 0x7F:
-        length += bytes([n & 0x7F | 0x80])
-        n >>= 7
-    return bytes([tag]) + length + bytes([n]) + payload
-
-
 def test_external_tensor_behind_an_over_long_tag_still_refused(tmp_path) -> None:
     """A crafted file whose ``data_location`` tag is written in two bytes (0xF0 0x00) escapes
     the byte search, and has no location to open: the checker refuses it."""
@@ -125,8 +117,8 @@ def test_external_tensor_behind_an_over_long_tag_still_refused(tmp_path) -> None
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ClearField("graph")
     hidden = tensor.SerializeToString() + b"\xf0\x00\x01"  # data_location = EXTERNAL
-    graph_bytes = graph.SerializeToString() + _field(0x2A, hidden)  # GraphProto.initializer
-    data = model.SerializeToString() + _field(0x3A, graph_bytes)  # ModelProto.graph
+    graph_bytes = graph.SerializeToString() + proto_field(5, hidden)  # GraphProto.initializer
+    data = model.SerializeToString() + proto_field(7, graph_bytes)  # ModelProto.graph
     assert not may_hold_external(data)
     path = tmp_path / "crafted.onnx"
     path.write_bytes(data)
