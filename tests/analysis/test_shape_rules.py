@@ -131,3 +131,18 @@ def test_broadcast_is_numpy_broadcasting() -> None:
     assert broadcast((0,), (1,)) == (0,)
     assert broadcast((2,), (3,)) is None
     assert broadcast((2,), None) is None
+
+
+def test_inference_without_the_direct_cpp_call_gives_the_same_analysis(monkeypatch) -> None:
+    """The analysis calls onnx's C++ inference directly where onnx exposes it; through onnx's
+    public ``infer_shapes`` (the fallback) a real network's analysis is the same."""
+    from dataclasses import asdict
+
+    from pytest_edgegate.analysis import load_model, shapes
+
+    from .builders import light
+
+    loaded = load_model(light("squeezenet"))
+    direct = asdict(analyze(loaded))
+    monkeypatch.setattr(shapes, "_infer_bytes", None)
+    assert asdict(analyze(loaded)) == direct
