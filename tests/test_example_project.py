@@ -64,7 +64,7 @@ def broken(results: dict, nodeid: str, target: str) -> set[str]:
 def test_example_gate_is_green_on_four_targets_against_its_baseline(gate) -> None:
     done, results = gate
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"37 passed, 13 skipped, 6 xfailed in ", done.stdout), done.stdout
+    assert re.search(r"38 passed, 13 skipped, 5 xfailed in ", done.stdout), done.stdout
     assert sorted(results["summary"]) == sorted(TARGETS)
     comparison = results["comparison"]
     assert comparison["baseline"] == "edge-baseline.json"
@@ -79,13 +79,14 @@ def test_verdicts_int8_fits_where_fp32_does_not(gate) -> None:
     camera = "tests/test_camera.py"
     realtime, npu = f"{camera}::TestRealTime", f"{camera}::TestOnTheNpu"
     # 30 frames/s: the Raspberry Pi 4 runs both models in time, the Pi 3 neither (int8 about
-    # 37 ms a frame); the Edge TPU board runs int8 on the NPU, the float model on its host CPU.
+    # 33.4 ms a frame); the Edge TPU board runs int8 on the NPU, the float model on its host
+    # CPU, which still holds the rate.
     assert broken(results, f"{realtime}::test_int8", "cortex-a53") == {"latency_ms"}
     assert broken(results, f"{realtime}::test_fp32", "cortex-a53") == {"latency_ms"}
     assert broken(results, f"{realtime}::test_int8", "cortex-a72") == set()
     assert broken(results, f"{realtime}::test_fp32", "cortex-a72") == set()
     assert broken(results, f"{realtime}::test_int8", "edgetpu") == set()
-    assert broken(results, f"{realtime}::test_fp32", "edgetpu") == {"latency_ms"}
+    assert broken(results, f"{realtime}::test_fp32", "edgetpu") == set()
     # On the Edge TPU the float model falls back to the host CPU; int8 runs on the NPU.
     assert broken(results, f"{npu}::test_int8", "edgetpu") == set()
     assert broken(results, f"{npu}::test_fp32", "edgetpu") == {"npu_coverage"}
@@ -355,7 +356,7 @@ def test_example_report_in_headless_chromium(gate, tmp_path: Path) -> None:
     # The overview matrix comes before the per-target tables; the estimate's per-node chart is
     # in the details; the committed baseline's history gives trends (in a git checkout).
     assert dom.text.index("Overview") < dom.text.index("Summary")
-    assert "mobilenet_v2_035_int8.onnx" in dom.text and "latency 36.69 / 33 ms" in dom.text
+    assert "mobilenet_v2_035_int8.onnx" in dom.text and "latency 33.39 / 33 ms" in dom.text
     assert sum(1 for tag, a in dom.elements if tag == "svg" and a.get("class") == "nbars") > 20
     history = subprocess.run(["git", "log", "-1", "--format=%h", "--", "edge-baseline.json"],
                              cwd=EXAMPLE, capture_output=True, text=True, check=False)  # fmt: skip

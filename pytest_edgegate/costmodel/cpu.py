@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_edgegate.analysis import NodeStats
-from pytest_edgegate.costmodel.kernels import MAC_KINDS, gemm_shape, kernel_kind, useful_threads
+from pytest_edgegate.costmodel.kernels import (
+    MAC_KINDS,
+    WINOGRAD_MULTIPLIES,
+    gemm_shape,
+    kernel_kind,
+    useful_threads,
+    winograd_tile,
+)
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.runtimes import Runtime, runtime_of
 from pytest_edgegate.costmodel.terms import HALF_TYPES, INT_TYPES, cpu_class, cpu_terms, peak_ops
@@ -28,15 +35,18 @@ class CpuTime:
         return max(parts, key=lambda k: parts[k])
 
 
+def runs_fp16(profile: DeviceProfile, dtype: str, runtime: Runtime) -> bool:
+    """Whether a float node of ``dtype`` computes in fp16: the runtime computes float in fp16
+    and the core has fp16 arithmetic (ARMv8.2+)."""
+    return (
+        runtime.fp16_arithmetic and dtype not in INT_TYPES and "fp16_gflops" in profile.throughput
+    )
+
+
 def runtime_peak(profile: DeviceProfile, dtype: str, runtime: Runtime) -> float | None:
-    """Peak op/s a node of ``dtype`` runs at: a float node at the fp16 peak when the runtime
-    computes float in fp16 and the core has fp16 arithmetic (ARMv8.2+)."""
-    if (
-        runtime.fp16_arithmetic
-        and dtype not in INT_TYPES
-        and dtype not in HALF_TYPES
-        and "fp16_gflops" in profile.throughput
-    ):
+    """Peak op/s a node of ``dtype`` runs at: a float node at the fp16 peak when it
+    :func:`runs_fp16`."""
+    if dtype not in HALF_TYPES and runs_fp16(profile, dtype, runtime):
         return profile.throughput["fp16_gflops"] * 1e9
     return peak_ops(profile, dtype)
 
@@ -59,15 +69,19 @@ def shape_terms(
     peak = runtime_peak(profile, node.compute_dtype, runtime)
     if base is None or peak is None:
         return None
-    kind = kernel_kind(node, runtime, int8_dot=has_int8_dot(profile))
+    fp16 = runs_fp16(profile, node.compute_dtype, runtime)
+    kind = kernel_kind(node, runtime, int8_dot=has_int8_dot(profile), fp16=fp16)
+    work = node.flops
     if kind == "winograd" and node.compute_dtype in INT_TYPES:
-        # int8 Winograd multiplies its transformed operands as int16 (ncnn's
+        # int8 Winograd (always F(4,3)) multiplies its transformed operands as int16 (ncnn's
         # convolution_3x3_winograd_int8.h: vmlal_s16, 4 MACs per 128-bit instruction, as
         # many as an fp32 FMLA): the core's fp32 rate, not its int8 one.
         peak = peak_ops(profile, "float32")
         if peak is None:
             return None
-    at_peak = node.flops / peak
+    elif kind == "winograd":
+        work *= WINOGRAD_MULTIPLIES[winograd_tile(node, fp16)]
+    at_peak = work / peak
     if params.per_node_threads:  # constants are shares of one core's peak
         grain = (params.parallel_grain_mflop or 0.0) * 1e6
         split = useful_threads(node.flops, threads, grain, params.parallel_efficiency)

@@ -55,14 +55,17 @@ class GemmShape:
     k: int
 
 
-def kernel_kind(node: NodeStats, runtime: Runtime, int8_dot: bool = True) -> str:
+def kernel_kind(
+    node: NodeStats, runtime: Runtime, int8_dot: bool = True, fp16: bool = False
+) -> str:
     """The kernel ``node`` runs as under ``runtime`` (a key of :data:`KINDS`).
 
     ``int8_dot``: the core has int8 dot-product instructions (SDOT, ARMv8.2+).  Without them
     a Winograd runtime takes its int8 3x3 convolutions through Winograd too (ncnn at the
     benchmark table's commit, ``src/layer/arm/convolution_arm.cpp``
     ``create_pipeline_int8_arm``: Winograd when both channel counts are at least 8 and the
-    CPU lacks ``asimddp``; with it, im2col GEMM on SDOT).
+    CPU lacks ``asimddp``; with it, im2col GEMM on SDOT).  ``fp16``: the node's float
+    arithmetic runs in fp16, which moves the channel bound of :func:`winograd_tile`.
     """
     cls = cpu_class(node)
     if cls == "conv":
@@ -81,7 +84,7 @@ def kernel_kind(node: NodeStats, runtime: Runtime, int8_dot: bool = True) -> str
             if node.compute_dtype in INT_TYPES:
                 if not int8_dot and node.op_type in _INT8_CONV_OPS and _channels_at_least(node, 8):
                     return "winograd"
-            elif node.op_type in ("Conv", "FusedConv"):
+            elif node.op_type in ("Conv", "FusedConv") and winograd_tile(node, fp16):
                 return "winograd"
         return "conv"
     if cls in ("pointwise", "depthwise", "gemm"):
@@ -95,6 +98,34 @@ def kernel_kind(node: NodeStats, runtime: Runtime, int8_dot: bool = True) -> str
     if node.op_class in ("elementwise", "activation", "quant"):
         return "elementwise"
     return "data"
+
+
+def winograd_tile(node: NodeStats, fp16: bool = False) -> int:
+    """The output tile ``m`` of the Winograd F(m x m, 3 x 3) a float 3x3 stride-1 convolution
+    runs as, 0 for none.
+
+    ncnn at the benchmark table's commit (``src/layer/arm/convolution_arm.cpp`` and, for fp16
+    arithmetic, ``convolution_arm_asimdhp.cpp``, ``create_pipeline``; its default options
+    enable all three tiles): Winograd when either channel count is at least 8 (16 in fp16);
+    F(6,3) when neither exceeds 128, else F(4,3) when both reach the bound, else F(2,3).  A
+    node whose channels are unknown counts as F(4,3), the reference of :data:`WINOGRAD_MULTIPLIES`.
+    """
+    shape = gemm_shape(node)
+    if shape is None:
+        return 4
+    out_ch, in_ch = shape.m, shape.k // 9
+    bound = 16 if fp16 else 8
+    if in_ch < bound and out_ch < bound:
+        return 0
+    if in_ch <= 128 and out_ch <= 128:
+        return 6
+    return 4 if in_ch >= bound and out_ch >= bound else 2
+
+
+#: Multiplies per output of a 3x3 convolution through Winograd F(m x m, 3 x 3), relative to
+#: F(4,3): a tile of m x m outputs costs (m + 2)^2 multiplies against 9 m^2 direct, so F(2,3)
+#: saves 2.25x, F(4,3) 4x and F(6,3) 5.06x.  ``eff_winograd`` is fitted at the F(4,3) rate.
+WINOGRAD_MULTIPLIES = {m: (m + 2) ** 2 / m**2 / (36 / 16) for m in (2, 4, 6)}
 
 
 #: Convolutions that run in int8: the integer operators, and a QDQ ``Conv`` whose analysis

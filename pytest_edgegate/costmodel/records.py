@@ -11,7 +11,7 @@ from typing import Any
 
 #: Bumped whenever a formula changes: results and baselines carry it, so a comparison across
 #: cost-model versions is reported as incomparable rather than as a regression.
-COSTMODEL_VERSION = "5"
+COSTMODEL_VERSION = "6"
 
 
 class CostModelUnavailable(Exception):

@@ -11,8 +11,14 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pytest_edgegate.analysis import analyze
 from pytest_edgegate.costmodel import estimate
-from pytest_edgegate.costmodel.cpu import coefficient, cpu_time
-from pytest_edgegate.costmodel.kernels import gemm_shape, kernel_kind, useful_threads
+from pytest_edgegate.costmodel.cpu import coefficient, cpu_time, shape_terms
+from pytest_edgegate.costmodel.kernels import (
+    WINOGRAD_MULTIPLIES,
+    gemm_shape,
+    kernel_kind,
+    useful_threads,
+    winograd_tile,
+)
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.runtimes import RUNTIMES
 from pytest_edgegate.errors import ProfileError
@@ -131,8 +137,40 @@ def test_int8_winograd_only_without_dot_product_and_at_the_fp32_rate(tmp_path):
     a53 = profile(tmp_path / "a53", "ncnn", base="cortex-a53")  # ARMv8.0: int8 peak 2x fp32
     params = CostParams.from_table(a53.raw["costmodel"])
     float_node = conv(32, 64, 28).nodes[0]
+    assert winograd_tile(float_node) == 6  # int8 Winograd is always F(4,3)
     same = cpu_time(node, a53, params, 1).compute_s
-    assert same == pytest.approx(cpu_time(float_node, a53, params, 1).compute_s)
+    float_s = cpu_time(float_node, a53, params, 1).compute_s
+    assert same == pytest.approx(float_s / WINOGRAD_MULTIPLIES[6])
+
+
+def test_winograd_tile_as_ncnn_chooses_it(tmp_path):
+    """ncnn's Winograd choice for float 3x3 stride-1 convolutions: F(6,3) up to 128 channels,
+    F(4,3) above when both reach the bound (8, 16 in fp16), F(2,3) else, none when neither
+    channel count reaches it; each priced by its multiplies per output."""
+
+    def node(cin: int, cout: int):
+        return conv(cin, cout, 14).nodes[0]
+
+    assert [winograd_tile(node(c, c)) for c in (64, 128, 256)] == [6, 6, 4]
+    assert winograd_tile(node(8, 256)) == 4
+    assert winograd_tile(node(8, 256), fp16=True) == 2  # 8 input channels, under fp16's 16
+    assert winograd_tile(node(4, 4)) == 0
+    assert winograd_tile(node(8, 8), fp16=True) == 0
+    ncnn = RUNTIMES["ncnn"]
+    assert kernel_kind(node(4, 4), ncnn) == "conv"  # ncnn's direct/im2col path
+    assert kernel_kind(node(8, 8), ncnn, fp16=True) == "conv"
+    assert kernel_kind(node(8, 8), ncnn) == "winograd"
+    for tile, multiplies in {2: 16 / 9, 4: 1.0, 6: 64 / 81}.items():
+        assert WINOGRAD_MULTIPLIES[tile] == pytest.approx(multiplies)
+
+    (tmp_path / "a72").mkdir()
+    a72 = profile(tmp_path / "a72", "ncnn", base="cortex-a72")
+    params = CostParams.from_table(a72.raw["costmodel"])
+    f63, f43 = node(128, 128), node(256, 256)
+    # The Winograd term is the work at peak times the tile's multiplies (F(4,3) = 1).
+    w63 = shape_terms(f63, a72, params, 1)["eff_winograd"]
+    w43 = shape_terms(f43, a72, params, 1)["eff_winograd"]
+    assert w63 / w43 == pytest.approx(f63.flops / f43.flops * 64 / 81)
 
 
 def test_efficiency_rises_with_channels_and_saturates(tmp_path):
@@ -199,8 +237,9 @@ def test_ncnn_runtime_uses_fp16_and_winograd(tmp_path):
             / estimate(a, ncnn, threads=1).breakdown["compute_ms"]
         )
 
-    # fp16 arithmetic doubles the A76's peak; Winograd's 1.5 against the direct 0.5
-    assert compute_ratio(conv(64, 64, 56)) == pytest.approx(2 * 1.5 / 0.5, rel=1e-6)
+    # fp16 arithmetic doubles the A76's peak; Winograd's 1.5 against the direct 0.5, and
+    # at 64 channels ncnn's F(6,3) tile does 81/64 more outputs per multiply than F(4,3)
+    assert compute_ratio(conv(64, 64, 56)) == pytest.approx(2 * 1.5 / 0.5 * 81 / 64, rel=1e-6)
     assert compute_ratio(conv(64, 64, 56, k=1)) == pytest.approx(2.0, rel=1e-6)
 
 
