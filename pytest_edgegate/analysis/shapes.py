@@ -407,10 +407,13 @@ def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) ->
             local[vi.name] = ttype_of(vi.type)
     for vi in g.value_info[:]:  # hundreds in a large model: the common case read inline
         vtype = vi.type
-        tt = vtype.tensor_type if vtype.HasField("tensor_type") else None
-        if tt is not None and tt.HasField("shape"):
-            values = [d.dim_value for d in tt.shape.dim[:]]
-            if not values or min(values) > 0:
+        # An unset tensor_type reads as an empty message: no dims, so a non-tensor, an
+        # unshaped tensor and a scalar all go to ttype_of, which tells them apart.
+        tt = vtype.tensor_type
+        dims = tt.shape.dim
+        if dims:
+            values = [d.dim_value for d in dims]
+            if min(values) > 0:
                 local[vi.name] = (tuple(values), tt.elem_type)
                 continue
         t = ttype_of(vtype)
