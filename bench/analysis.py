@@ -10,9 +10,10 @@ machine other processes only ever add time, so the best run is the closest to th
 own cost, as ``timeit`` advises) of ``analyze`` alone (model already
 loaded), of ``load_model`` + ``analyze``, and of onnx-tool on the same file (its
 ``Model(path)`` + ``shape_infer`` + ``profile``, i.e. load, shapes and MACs), with the ratio
-edgegate / onnx-tool.  The two tools are timed in alternation, so load from other processes
-on the machine weighs on both alike, and the garbage collector runs between timed calls, so
-neither pays for collecting the other's objects.
+edgegate / onnx-tool of the best times and, as its spread, the median and quartiles of the
+ratio of the two runs of each round.  The two tools are timed in alternation, so load from
+other processes on the machine weighs on both alike, and the garbage collector runs between
+timed calls, so neither pays for collecting the other's objects.
 
 onnx-tool is a bench-only tool, not a dependency of edgegate: install it with
 ``.venv/bin/pip install onnx-tool``; without it its columns are left out.
@@ -28,6 +29,7 @@ import contextlib
 import gc
 import io
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -60,8 +62,8 @@ def _best_seconds(fn, runs: int) -> float:
     return min(times)
 
 
-def _alternating_best(fns: list[Callable[[], object]], runs: int) -> list[float]:
-    """Best CPU seconds of each function, timed in turn (a, b, a, b, ...)."""
+def _alternating_times(fns: list[Callable[[], object]], runs: int) -> list[list[float]]:
+    """CPU seconds of each function's runs, timed in turn (a, b, a, b, ...)."""
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
         for fn, out in zip(fns, times, strict=True):
@@ -69,7 +71,15 @@ def _alternating_best(fns: list[Callable[[], object]], runs: int) -> list[float]
             start = time.process_time()
             fn()
             out.append(time.process_time() - start)
-    return [min(t) for t in times]
+    return times
+
+
+def _paired_ratio_spread(ours: list[float], other: list[float]) -> tuple[float, float, float]:
+    """Quartiles of the ratio of the two tools' runs of the same round: a round's neighbours
+    on the machine weigh on both of its runs, so the ratios vary less than either time."""
+    ratios = sorted(a / b for a, b in zip(ours, other, strict=True))
+    q1, median, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return q1, median, q3
 
 
 def _onnx_tool_runner(path: str) -> Callable[[], object] | None:
@@ -110,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = f"{'model':<14}{'nodes':>7}{'params (M)':>12}{'MACs (M)':>11}"
     header += f"{'analyze ms':>12}{'load+analyze ms':>17}"
-    print(header + (f"{'onnx-tool ms':>14}{'ratio':>8}" if onnx_tool is not None else ""))
+    print(
+        header
+        + (f"{'onnx-tool ms':>14}{'ratio':>8}{'paired ratio (IQR)':>22}" if onnx_tool else "")
+    )
     status = 0
     slower: list[str] = []
     for name in args.model or MODELS:
@@ -129,9 +142,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{row}{total_s * 1e3:>17.1f}")
         else:
             other()  # warm-up
-            total_s, other_s = _alternating_best([ours, other], args.runs)
+            ours_t, other_t = _alternating_times([ours, other], args.runs)
+            total_s, other_s = min(ours_t), min(other_t)
             ratio = total_s / other_s
-            print(f"{row}{total_s * 1e3:>17.1f}{other_s * 1e3:>14.1f}{ratio:>8.2f}")
+            q1, median, q3 = _paired_ratio_spread(ours_t, other_t)
+            print(
+                f"{row}{total_s * 1e3:>17.1f}{other_s * 1e3:>14.1f}{ratio:>8.2f}"
+                f"{f'{median:.2f} ({q1:.2f}-{q3:.2f})':>22}"
+            )
             if ratio >= 1:
                 slower.append(name)
         if name == BUDGET_MODEL and total_s >= BUDGET_SECONDS:
