@@ -77,7 +77,7 @@ def _alternating_times(fns: list[Callable[[], object]], runs: int) -> list[list[
 def _paired_ratio_spread(ours: list[float], other: list[float]) -> tuple[float, float, float]:
     """Quartiles of the ratio of the two tools' runs of the same round: a round's neighbours
     on the machine weigh on both of its runs, so the ratios vary less than either time."""
-    ratios = sorted(a / b for a, b in zip(ours, other, strict=True))
+    ratios = [a / b for a, b in zip(ours, other, strict=True)]
     q1, median, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
     return q1, median, q3
 

@@ -480,6 +480,7 @@ class Grid:
             extra = [base[:, cols] * member[:, [k]] for k in range(len(self.groups))]
             self.x[pair] = np.hstack([base, *extra])
         self.lower = np.concatenate([LOWER, np.zeros(len(cols) * len(self.groups))])
+        self._fits: dict[bytes, Fit] = {}  # by row mask: held-out float and int8 rows share them
 
     def _solve(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         rest = 1.0 - (x @ self.lower) / y
@@ -504,6 +505,12 @@ class Grid:
         the grid's (grain, efficiency) pair with the least RMS log error for all groups, then
         each group's own efficiency at that grain, one group at a time."""
         mask = np.ones(len(self.y), bool) if mask is None else mask
+        key = mask.tobytes()
+        if key not in self._fits:
+            self._fits[key] = self._fit(mask)
+        return self._fits[key]
+
+    def _fit(self, mask: np.ndarray) -> Fit:
         y = self.y[mask]
         best: tuple[float, np.ndarray, float, list[float]] | None = None
         for grain, eff in self.pairs:

@@ -496,10 +496,9 @@ class _Analysis:
         if node.attributes:
             kept = _KEPT_SET.intersection(node.attributes)
             if kept:
-                attr = node.attr
                 for k in sorted(kept, key=_KEPT_ORDER.__getitem__) if len(kept) > 1 else kept:
-                    v = attr(k)
-                    attrs[k] = v.copy() if type(v) is list else list(v) if type(v) is tuple else v
+                    v = node.attr(k)
+                    attrs[k] = list(v) if isinstance(v, (list, tuple)) else v
         if not spatial:
             return attrs
         x = ins[0][0] if ins and ins[0] is not None else None

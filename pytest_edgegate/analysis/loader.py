@@ -37,9 +37,10 @@ def load_model(
     """
     p, data = read_model_file(path, max_bytes, "an ONNX model file (.onnx)")
     proto = parse_model_bytes(data, p)
-    base_dir = os.path.dirname(os.path.abspath(p))
     external_files, external_bytes = (
-        validate_external_data(proto, base_dir, p) if may_hold_external(data) else ((), 0)
+        validate_external_data(proto, os.path.dirname(os.path.abspath(p)), p)
+        if may_hold_external(data)
+        else ((), 0)
     )
     warnings: list[str] = []
     if check:
