@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import onnx
 from onnx import ModelProto
 
 from ..errors import ModelError
-from .consts import ConstStore, constant_node_type, tensor_elements
+from .consts import ConstStore, Initializer, constant_node_type, read_initializers, tensor_elements
 from .counts import OpRule, rule_for
 from .dtypes import ELEMENT_BITS, QUANTIZED_TYPES, dtype_name, nbytes
 from .graph import GraphView, NodeRec, build_view, op_names
@@ -138,18 +138,22 @@ class _Analysis:
         self.unsized: set[str] = set()  # activations whose size the liveness could not count
         self.tables: dict[int, Types] = {}
         self.act_bytes: dict[tuple[int, str], int] = {}  # (id(view), name) -> stored bytes
+        self.initializers: list[Initializer] = []  # the main graph's, read once
 
     # ---------------------------------------------------------------------------- pipeline
 
     def run(self, input_shapes, default_dim, *, name, file_bytes, sha) -> ModelAnalysis:
         graph = self.proto.graph
-        weights = {i.name for i in graph.initializer}
+        tensors = graph.initializer[:]
+        self.initializers = initializers = read_initializers(tensors)
+        weights = {weight for weight, *_ in initializers}
         weights.update(s.values.name for s in graph.sparse_initializer[:])
         resolution = resolve_inputs(graph, weights, input_shapes, default_dim, self.source)
         self.warnings.extend(resolution.warnings)
-        for init in graph.initializer[:]:
-            self.consts.add_tensor(init.name, init)
-            self.const_bytes[init.name] = nbytes(tensor_elements(init), init.data_type)
+        const_bytes = self.const_bytes
+        for (weight, dims, elem_type, _), init in zip(initializers, tensors, strict=True):
+            self.consts.add_tensor(weight, init)
+            const_bytes[weight] = nbytes(_prod(dims), elem_type)
         for sparse in graph.sparse_initializer[:]:
             v = sparse.values
             self.const_bytes[v.name] = nbytes(tensor_elements(v), v.data_type)
@@ -157,15 +161,19 @@ class _Analysis:
         view, tables = self._shapes(resolution)
         self.tables = tables
         nodes = self._walk(view, 1)
-        params = count_params(view, graph, self.consts, self._output_shape, self.const_bytes)
+        params = count_params(
+            view, graph, initializers, self.consts, self._output_shape, self.const_bytes
+        )
         self.fused_types = stored_types(view, tables[id(view)], self.const_bytes, self.dq_source)
-        peak = peak_activation_bytes(view, self._activation_bytes, self.const_bytes)
+        activations = self._main_activations(view)
+        peak = peak_activation_bytes(view, self._sizes_of(view, activations), self.const_bytes)
 
-        macs = sum(n.macs for n in nodes)
-        flops = sum(n.flops for n in nodes)
+        macs = flops = 0
         macs_by_dtype: dict[str, int] = {}
         for n in nodes:
+            flops += n.flops
             if n.macs:
+                macs += n.macs
                 macs_by_dtype[n.compute_dtype] = macs_by_dtype.get(n.compute_dtype, 0) + n.macs
         main_types = tables[id(view)]
         inputs = tuple(
@@ -198,7 +206,7 @@ class _Analysis:
             is_quantized=self.is_quantized,
             macs_by_dtype=macs_by_dtype,
             ir_version=self.proto.ir_version,
-            activation_bytes=self._main_activations(view),
+            activation_bytes=activations,
             unsized_activations=tuple(sorted(self.unsized)),
         )
 
@@ -207,20 +215,24 @@ class _Analysis:
         extra: dict[str, TType] = {}
         order: list[int] | None = None
         for attempt in range(_SHAPE_RERUNS + 1):
-            skeleton = build_skeleton(self.proto, resolution, self.consts, extra, order)
+            skeleton = build_skeleton(
+                self.proto, resolution, self.consts, self.initializers, extra, order
+            )
             inferred = run_inference(skeleton, self.warnings)
             view = build_view(inferred.graph, self.source)
             if order is None and any(n.index != i for i, n in enumerate(view.nodes)):
                 # Nodes out of topological order in the file: infer again in sorted order.
                 order = [n.index for n in view.nodes]
-                skeleton = build_skeleton(self.proto, resolution, self.consts, extra, order)
+                skeleton = build_skeleton(
+                    self.proto, resolution, self.consts, self.initializers, extra, order
+                )
                 inferred = run_inference(skeleton, self.warnings)
                 view = build_view(inferred.graph, self.source)
             if order is not None:
                 for node in view.nodes:
                     node.index = order[node.index]  # labels keep the file's node positions
             self._register_constants(view)
-            tables = collect_types(view)
+            tables = collect_types(view, self.initializers)
             filled, unresolved = complete_types(view, tables, self.consts)
             # Worth another ONNX pass only if something downstream is still unknown.
             if not filled or not unresolved or attempt == _SHAPE_RERUNS:
@@ -250,9 +262,11 @@ class _Analysis:
 
     def _walk(self, view: GraphView, multiplier: int) -> list[NodeStats]:
         types = self.tables[id(view)]
+        get = types.local.get if types.parent is None else types.get  # main graph: one dict
+        scope = view.scope
         stats: list[NodeStats] = []
         for node in view.nodes:
-            stats.append(self._node_stats(node, view, types, multiplier))
+            stats.append(self._node_stats(node, scope, get, multiplier))
             if node.subgraphs:
                 stats.extend(self._walk_subgraphs(node, types, multiplier))
         return stats
@@ -285,15 +299,14 @@ class _Analysis:
         return [s for _, sub in node.subgraphs for s in self._walk(sub, times)]
 
     def _node_stats(
-        self, node: NodeRec, view: GraphView, types: Types, multiplier: int
+        self, node: NodeRec, scope: str, get: Callable[[str], TType | None], multiplier: int
     ) -> NodeStats:
         op = _op_facts(node.domain, node.op_type)
         key, rule = op.key, op.rule
         histogram = self.histogram
         histogram[key] = histogram.get(key, 0) + 1
-        get = types.local.get if types.parent is None else types.get  # main graph: one dict
-        ins = [get(i) if i else None for i in node.inputs]
-        outs = [get(o) if o else None for o in node.outputs]
+        ins = list(map(get, node.inputs))  # an omitted input ("") has no type: None
+        outs = list(map(get, node.outputs))
         if op.quant:
             self._note_quantization(node, ins, outs)
 
@@ -334,7 +347,7 @@ class _Analysis:
             const_bytes = self.const_bytes
             inputs = node.inputs
             for i, (name, t) in enumerate(zip(inputs, ins, strict=True)):
-                if not name or (i and name in inputs[:i]):  # absent, or read twice: once
+                if not name or (i and inputs.index(name) < i):  # absent, or read twice: once
                     continue
                 b = const_bytes.get(name)
                 if b is not None:
@@ -356,7 +369,7 @@ class _Analysis:
             node.name,
             node.op_type,
             node.domain,
-            view.scope,
+            scope,
             op_class,
             macs * multiplier,
             flops * multiplier,
@@ -418,35 +431,53 @@ class _Analysis:
         return nbytes(_prod(t[0]), t[1])
 
     def _activation_bytes(self, view: GraphView, name: str) -> int:
-        """A tensor's bytes as a deployment stores it (:mod:`.precision`).
+        """A subgraph tensor's bytes as a deployment stores it (:mod:`.precision`).
 
         A tensor of unknown shape (its size depends on input values, e.g. ``ConstantOfShape``
         of an input) counts 0 here and is recorded: the peak is then unknown, not that figure.
         """
         key = (id(view), name)
         b = self.act_bytes.get(key)
-        if b is not None:  # the liveness and the activation table ask for the same tensors
+        if b is not None:  # a subgraph's liveness may ask twice
             return b
-        t = self.tables[id(view)].get(name)
-        if t is None or t[0] is None:
-            self.unsized.add(name)
-            b = 0
-        elif t[1] == NON_TENSOR:
-            b = 0
-        else:
-            b = nbytes(_prod(t[0]), self.fused_types.get(name, t[1]))
+        b = self._stored_size(self.tables[id(view)].get(name), name)
         self.act_bytes[key] = b
         return b
 
+    def _stored_size(self, t: TType | None, name: str) -> int:
+        if t is None or t[0] is None:
+            self.unsized.add(name)
+            return 0
+        if t[1] == NON_TENSOR:
+            return 0
+        return nbytes(_prod(t[0]), self.fused_types.get(name, t[1]))
+
     def _main_activations(self, view: GraphView) -> dict[str, int]:
-        """Stored bytes of every activation of the main graph (what an arena holds)."""
+        """Stored bytes of every activation of the main graph (what an arena holds), in the
+        order they appear: the graph's inputs, then each node's outputs."""
+        get = self.tables[id(view)].local.get  # the main graph's table has no parent
+        const_bytes = self.const_bytes
+        sizes: dict[str, int] = {}
         names = [vi.name for vi in view.proto.input[:]]
-        names += [o for n in view.nodes for o in n.outputs]
-        return {
-            n: self._activation_bytes(view, n)
-            for n in dict.fromkeys(names)
-            if n and n not in self.const_bytes
-        }
+        for node in view.nodes:
+            names.extend(node.outputs)
+        for name in names:
+            if name and name not in const_bytes and name not in sizes:
+                sizes[name] = self._stored_size(get(name), name)
+        return sizes
+
+    def _sizes_of(
+        self, main: GraphView, activations: dict[str, int]
+    ) -> Callable[[GraphView], Callable[[str], int]]:
+        """The liveness' size lookup per graph: the main graph's from its activation table,
+        a subgraph's tensor by tensor."""
+
+        def sizes_of(view: GraphView) -> Callable[[str], int]:
+            if view is main:
+                return activations.__getitem__
+            return partial(self._activation_bytes, view)
+
+        return sizes_of
 
     def _output_shape(self, view: GraphView, name: str) -> tuple[int, ...] | None:
         t = self.tables[id(view)].get(name)

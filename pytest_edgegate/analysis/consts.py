@@ -8,7 +8,7 @@ so the weights of a large model are not copied.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from onnx import AttributeProto, TensorProto, numpy_helper
@@ -21,8 +21,20 @@ MAX_VALUE_ELEMENTS = 4096
 _SHAPE_TYPES = frozenset((TensorProto.INT64, TensorProto.INT32))
 
 
+#: A main-graph initializer as the passes need it: (name, dims, element type, stored in an
+#: external file).  Read once: every protobuf field access from Python costs, and the
+#: shapes, the skeleton and the parameter count all ask the same questions of it.
+Initializer = tuple[str, tuple[int, ...], int, bool]
+
+
 def tensor_elements(tensor: TensorProto) -> int:
     return math.prod(tensor.dims[:])  # a slice: iterating a upb container ends in an IndexError
+
+
+def read_initializers(tensors: Sequence[TensorProto]) -> list[Initializer]:
+    """The :data:`Initializer` records of ``tensors``, in order."""
+    external = TensorProto.EXTERNAL
+    return [(t.name, tuple(t.dims[:]), t.data_type, t.data_location == external) for t in tensors]
 
 
 class ConstStore:

@@ -20,6 +20,7 @@ from ..errors import ModelError
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 _GRAPH, _GRAPHS = AttributeProto.GRAPH, AttributeProto.GRAPHS
+_GRAPH_KINDS = frozenset((_GRAPH, _GRAPHS))
 _INT, _INTS, _FLOAT = AttributeProto.INT, AttributeProto.INTS, AttributeProto.FLOAT
 #: The attributes of every node that has none (read-only: records share it).
 _NO_ATTRIBUTES: Mapping[str, AttributeProto] = MappingProxyType({})
@@ -90,7 +91,6 @@ class GraphView:
 
     proto: GraphProto
     scope: str
-    parent: GraphView | None
     nodes: list[NodeRec]
     initializer_names: frozenset[str]
     #: names this graph reads from enclosing scopes (a control node's implicit inputs)
@@ -104,18 +104,26 @@ class GraphView:
                 yield from sub.iter_nodes()
 
 
-def build_view(
-    graph: GraphProto, source: str, scope: str = "", parent: GraphView | None = None
-) -> GraphView:
-    """Read ``graph`` (recursively) into a :class:`GraphView`, sorting nodes if needed."""
-    view = GraphView(
-        graph, scope, parent, [], frozenset(i.name for i in graph.initializer[:]), frozenset()
-    )
+def build_view(graph: GraphProto, source: str, scope: str = "") -> GraphView:
+    """Read ``graph`` (recursively) into a :class:`GraphView`, sorting nodes if needed.
+
+    A subgraph's view holds no link back to its parent: the views form a tree, without
+    reference cycles, so an analysis is freed as soon as it ends.
+    """
+    view = GraphView(graph, scope, [], frozenset(i.name for i in graph.initializer[:]), frozenset())
     records: list[NodeRec] = []
     for index, node in enumerate(graph.node[:]):
         domain = node.domain
         present = node.attribute[:]
-        attributes = {a.name: a for a in present} if present else _NO_ATTRIBUTES
+        has_graph = False
+        if present:
+            attributes: Mapping[str, AttributeProto] = {}
+            for a in present:  # inline: most nodes have one or two attributes
+                attributes[a.name] = a  # type: ignore[index]
+                if not has_graph:
+                    has_graph = a.type in _GRAPH_KINDS
+        else:
+            attributes = _NO_ATTRIBUTES
         rec = NodeRec(
             index,
             node.name,
@@ -129,7 +137,7 @@ def build_view(
             {},
         )
         records.append(rec)
-        if not present:
+        if not has_graph:
             continue
         for attr in attributes.values():
             kind = attr.type
@@ -143,7 +151,7 @@ def build_view(
                 sub_scope = (
                     f"{scope}/{rec.label}/{sub_name}" if scope else f"{rec.label}/{sub_name}"
                 )
-                rec.subgraphs.append((sub_name, build_view(sub, source, sub_scope, view)))
+                rec.subgraphs.append((sub_name, build_view(sub, source, sub_scope)))
 
     defined = {i.name for i in graph.input} | set(view.initializer_names)
     produced: dict[str, int] = {}
@@ -151,28 +159,44 @@ def build_view(
         for out in rec.outputs:
             if out:
                 produced[out] = rec.index
+    # One pass over the inputs, name by name (no set per node: most graphs are small and
+    # sorted): the names read from enclosing scopes, and whether every input produced in
+    # this graph comes from an earlier node (the common case, which needs no sort).
     outer: set[str] = set()
-    deps: list[set[str]] = []
-    in_order = True  # every input produced by an earlier node (the common case)
+    in_order = True
     seen: set[str] = set()
-    produced_names = produced.keys()
     for rec in records:
-        needed = set(rec.inputs)
-        needed.discard("")  # an omitted optional input
+        for name in rec.inputs:
+            if name in produced:
+                if in_order and name not in seen:
+                    in_order = False
+            elif name and name not in defined:
+                outer.add(name)
         for _, sub in rec.subgraphs:
-            needed |= sub.outer_names
-        deps.append(needed)
-        outer |= needed
+            for name in sub.outer_names:
+                if name in produced:
+                    if in_order and name not in seen:
+                        in_order = False
+                elif name not in defined:
+                    outer.add(name)
         if in_order:
-            if (needed & produced_names) <= seen:
-                seen.update(rec.outputs)
-            else:
-                in_order = False
-    outer.difference_update(produced)
-    outer.difference_update(defined)
+            seen.update(rec.outputs)
     view.outer_names = frozenset(outer)
-    view.nodes = records if in_order else _toposort(records, deps, produced, source, scope)
+    if in_order:
+        view.nodes = records
+    else:
+        deps = [_needed(rec) for rec in records]
+        view.nodes = _toposort(records, deps, produced, source, scope)
     return view
+
+
+def _needed(rec: NodeRec) -> set[str]:
+    """Names a node reads: its inputs and what its subgraphs read from outside."""
+    needed = set(rec.inputs)
+    needed.discard("")  # an omitted optional input
+    for _, sub in rec.subgraphs:
+        needed |= sub.outer_names
+    return needed
 
 
 def _toposort(

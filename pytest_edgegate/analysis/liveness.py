@@ -12,10 +12,14 @@ from .graph import GraphView
 
 def peak_activation_bytes(
     view: GraphView,
-    tensor_bytes: Callable[[GraphView, str], int],
+    sizes_of: Callable[[GraphView], Callable[[str], int]],
     constants: Container[str],
 ) -> int:
-    """Largest sum of live activation bytes over the steps of ``view`` (see module doc)."""
+    """Largest sum of live activation bytes over the steps of ``view`` (see module doc).
+
+    ``sizes_of(graph)`` gives the lookup of a graph's activations' stored bytes by name.
+    """
+    tensor_bytes = sizes_of(view)
     nodes = view.nodes
     last_use: dict[str, int] = {}
     for i, node in enumerate(nodes):
@@ -36,25 +40,31 @@ def peak_activation_bytes(
         name = vi.name
         if name in constants or name not in last_use:
             continue
-        b = tensor_bytes(view, name)
+        b = tensor_bytes(name)
         live[name] = b
         total += b
     peak = total
     for i, node in enumerate(nodes):
         for name in node.outputs:
             if name and name not in constants and name not in live:
-                b = tensor_bytes(view, name)
+                b = tensor_bytes(name)
                 live[name] = b
                 total += b
-        inner = 0
-        for _, sub in node.subgraphs:
-            inner = max(inner, peak_activation_bytes(sub, tensor_bytes, constants))
-        peak = max(peak, total + inner)
-        for name in (*node.inputs, *node.outputs):
+        if node.subgraphs:
+            inner = 0
+            for _, sub in node.subgraphs:
+                inner = max(inner, peak_activation_bytes(sub, sizes_of, constants))
+            peak = max(peak, total + inner)
+            for _, sub in node.subgraphs:
+                for name in sub.outer_names:
+                    if name in live and last_use.get(name, -1) <= i:
+                        total -= live.pop(name)
+        elif total > peak:
+            peak = total
+        for name in node.inputs:
+            if name in live and last_use[name] <= i:  # an input's last use is known
+                total -= live.pop(name)
+        for name in node.outputs:
             if name in live and last_use.get(name, -1) <= i:
                 total -= live.pop(name)
-        for _, sub in node.subgraphs:
-            for name in sub.outer_names:
-                if name in live and last_use.get(name, -1) <= i:
-                    total -= live.pop(name)
     return peak

@@ -335,13 +335,18 @@ def complete_types(
     """
     types = tables[id(view)]
     known = types.known
+    get = types.local.get if types.parent is None else types.get
     filled: set[str] = set()
     unresolved: list[str] = []
     for node in view.nodes:
         if node.subgraphs:
             _complete_control(node, types, tables, consts)
-        missing = [o for o in node.outputs if o and not known(o)]
-        if not missing:
+        missing = None
+        for o in node.outputs:  # inline ``known``: most outputs are, and this runs for all
+            t = get(o)
+            if (t is None or (t[0] is None and t[1] != NON_TENSOR)) and o:
+                missing = [o] if missing is None else [*missing, o]
+        if missing is None:
             continue
         unresolved.extend(missing)
         ins = [types.get(i) if i else None for i in node.inputs]

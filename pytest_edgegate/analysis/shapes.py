@@ -5,6 +5,7 @@ Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/analysis/shape
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,14 @@ import onnx
 from onnx import GraphProto, ModelProto, TensorProto, TypeProto, ValueInfoProto
 
 from ..errors import ModelError
-from .consts import MAX_VALUE_ELEMENTS, ConstStore, constant_node_type, tensor_elements
+from .consts import (
+    MAX_VALUE_ELEMENTS,
+    ConstStore,
+    Initializer,
+    constant_node_type,
+    read_initializers,
+    tensor_elements,
+)
 from .graph import GraphView
 
 #: (shape or None when unknown, ONNX elem_type); elem_type NON_TENSOR for sequences/maps.
@@ -222,28 +230,27 @@ def _tensor_vi(name: str, elem_type: int, shape) -> ValueInfoProto:
     return vi
 
 
-def _names(tensors) -> set[str]:
-    return {t.name for t in tensors}
-
-
 def build_skeleton(
     proto: ModelProto,
     resolution: InputResolution,
     consts: ConstStore,
+    initializers: Sequence[Initializer],
     extra_types: Mapping[str, TType] | None = None,
     node_order: Sequence[int] | None = None,
 ) -> ModelProto:
     """A copy of ``proto`` for shape inference (see module docstring, step 2).
 
+    ``initializers`` are the main graph's, as :func:`~.consts.read_initializers` reads them.
     ``node_order`` lists the main graph's node indices in topological order when the file
     does not (ONNX inference reads the nodes in the order given).
     """
     src = proto.graph
-    inits = src.initializer
+    inits: Sequence[TensorProto] = src.initializer
+    input_names = {spec.name for spec in resolution.inputs}
     keep_all = all(
-        init.data_location != TensorProto.EXTERNAL and tensor_elements(init) <= MAX_VALUE_ELEMENTS
-        for init in inits
-    ) and _names(inits).isdisjoint(spec.name for spec in resolution.inputs)
+        not external and math.prod(dims) <= MAX_VALUE_ELEMENTS and name not in input_names
+        for name, dims, _, external in initializers
+    )
     sk = ModelProto()
     g = sk.graph
     if keep_all:
@@ -274,7 +281,7 @@ def build_skeleton(
             g.input.append(_tensor_vi(spec.name, spec.elem_type, spec.shape))
         listed.add(spec.name)
     if keep_all:
-        listed.update(init.name for init in inits)
+        listed.update(name for name, *_ in initializers)
         inits = []
     for init in inits:
         if init.name in listed:
@@ -387,19 +394,33 @@ class Types:
         return r is not None and (r[0] is not None or r[1] == NON_TENSOR)
 
 
-def collect_types(view: GraphView, parent: Types | None = None) -> dict[int, Types]:
-    """Type tables of ``view`` and its subgraphs, keyed by ``id(graph_view)``."""
+def collect_types(
+    view: GraphView, initializers: Sequence[Initializer] | None = None
+) -> dict[int, Types]:
+    """Type tables of the main graph ``view`` and its subgraphs, keyed by ``id(graph_view)``.
+
+    ``initializers``, the model's own (read once, :func:`~.consts.read_initializers`), type
+    the main graph's weights: the inference skeleton holds them as they are, or as inputs
+    of the same type when they are large.  Without them the view's graph is read.
+    """
     tables: dict[int, Types] = {}
-    _collect(view, parent, tables)
+    _collect(view, None, tables, initializers)
     return tables
 
 
-def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) -> None:
+def _collect(
+    view: GraphView,
+    parent: Types | None,
+    tables: dict[int, Types],
+    initializers: Sequence[Initializer] | None = None,
+) -> None:
     types = Types(parent)
     local = types.local
     g = view.proto
-    for init in g.initializer[:]:
-        local[init.name] = (tuple(init.dims[:]), init.data_type)
+    if initializers is None:
+        initializers = read_initializers(g.initializer[:])
+    for name, dims, elem_type, _ in initializers:
+        local[name] = (dims, elem_type)
     for sparse in g.sparse_initializer[:]:
         local[sparse.values.name] = (tuple(sparse.dims[:]), sparse.values.data_type)
     for vi in g.input[:]:
@@ -427,6 +448,7 @@ def _collect(view: GraphView, parent: Types | None, tables: dict[int, Types]) ->
         if node.op_type == "Constant" and node.domain == "" and node.outputs:
             shape, elem, _ = constant_node_type(node.attributes)
             local[node.outputs[0]] = (shape, elem)
+    local.pop("", None)  # an omitted input or output is spelled "": it never has a type
     tables[id(view)] = types
     for node in view.nodes:
         for _, sub in node.subgraphs:

@@ -1,10 +1,14 @@
-"""Control flow: If counts its costlier branch, Loop/Scan their bodies per iteration."""
+"""Control flow: If counts its costlier branch, Loop/Scan their bodies per iteration; the
+views of nested graphs hold no reference cycles."""
 
 from __future__ import annotations
 
+import gc
 import json
 
-from pytest_edgegate.analysis import analyze
+import pytest
+
+from pytest_edgegate.analysis import analyze, load_model
 
 from . import builders as b
 
@@ -58,3 +62,22 @@ def test_subgraph_results_serialize():
     a = analyze(b.if_model())
     data = json.loads(json.dumps(a.to_dict()))
     assert [n["scope"] for n in data["nodes"]] == ["", "if_0/else_branch", "if_0/then_branch"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [b.if_model, b.loop_model, b.scan_model, lambda: load_model(b.light("bvlc_alexnet"))],
+    ids=["if", "loop", "scan", "alexnet"],
+)
+def test_an_analysis_leaves_no_reference_cycles(build):
+    """A session analyses many models: each analysis must be freed by reference counting
+    when it ends, not kept (with its type tables and protos) until a garbage collection."""
+    model = build()
+    gc.collect()
+    gc.disable()
+    try:
+        analyze(model)
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable == 0
