@@ -27,7 +27,7 @@ from pytest_edgegate.evaluation import (
 )
 from pytest_edgegate.logsafe import log_safe
 from pytest_edgegate.model_cache import ModelCache, ModelHandle
-from pytest_edgegate.profiles.loader import Catalogue
+from pytest_edgegate.profiles.catalogue import Catalogue
 from pytest_edgegate.profiles.model import DeviceProfile
 from pytest_edgegate.runtime_pricing import pricing_profile
 from pytest_edgegate.settings import Settings

@@ -1,4 +1,5 @@
-"""The package's import graph: no cycle between modules, and the layers import one way.
+"""The package's import graph: no cycle between modules, the layers import one way, and
+each module name is unique.
 
 Read from the source with ``ast`` (lazy imports inside functions included), so a cycle that
 only shows at run time in one import order is caught too.
@@ -133,3 +134,14 @@ def test_the_checks_see_a_cycle_and_an_upward_import(graph) -> None:
     assert "pytest_edgegate.fixtures" in graph["pytest_edgegate.plugin"]
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_every_module_name_is_unique_in_the_package() -> None:
+    """A name says one job: two ``kernels.py`` (host speeds, the cost model's kernel choice)
+    or two ``stats.py`` make a reader open the wrong file; a package's ``__init__.py`` is the
+    only name that repeats."""
+    by_name: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name != "__init__.py":
+            by_name.setdefault(path.name, []).append(str(path.relative_to(PACKAGE.parent)))
+    assert {n: p for n, p in by_name.items() if len(p) > 1} == {}

@@ -15,7 +15,7 @@ import numpy as np
 
 from bench.fitting import columns as cols
 from pytest_edgegate.calibrate import fit
-from pytest_edgegate.calibrate.stats import fidelity_stats
+from pytest_edgegate.calibrate.agreement import fidelity_stats
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.profiles import load_catalogue
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 # The fidelity statistics live in the package (``edgegate calibrate`` reports them too).
-from pytest_edgegate.calibrate.stats import fidelity_stats, kendall_tau_b  # noqa: F401
+from pytest_edgegate.calibrate.agreement import fidelity_stats, kendall_tau_b  # noqa: F401
 
 __all__ = [
     "B360_FILE",

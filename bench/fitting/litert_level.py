@@ -23,11 +23,11 @@ from bench.fitting import columns as cols
 from bench.fitting import hwnas
 from bench.fitting.nb201_level import candidate, fit_energy, levelled_table, parts, saturated_level
 from bench.fitting.networks import Variant
-from pytest_edgegate.calibrate.stats import fidelity_stats
+from pytest_edgegate.calibrate.agreement import fidelity_stats
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.profiles import DeviceProfile, load_catalogue, validate
-from pytest_edgegate.profiles.loader import build_profile
+from pytest_edgegate.profiles.catalogue import build_profile
 
 PROFILE_ID = "cortex-a76-litert"
 BASE_ID = "cortex-a76"

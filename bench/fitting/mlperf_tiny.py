@@ -46,7 +46,7 @@ from bench.fitting import mcu_power  # noqa: E402
 from bench.fitting.mlperf_tiny_nets import build  # noqa: E402
 from bench.fitting.mlperf_tiny_rows import Row, read_rows  # noqa: E402
 from pytest_edgegate.analysis import analyze  # noqa: E402
-from pytest_edgegate.calibrate.stats import kendall_tau_b  # noqa: E402
+from pytest_edgegate.calibrate.agreement import kendall_tau_b  # noqa: E402
 from pytest_edgegate.costmodel.mcu import MAC_CLASSES, features  # noqa: E402
 
 REFERENCE_CORE = "cortex-m4"

@@ -22,14 +22,14 @@ import sys
 import numpy as np
 
 from bench.fitting import columns as cols
-from pytest_edgegate.calibrate.stats import fidelity_stats
+from pytest_edgegate.calibrate.agreement import fidelity_stats
 from pytest_edgegate.costmodel import estimate
 from pytest_edgegate.costmodel.cpu import coefficient, shape_terms
 from pytest_edgegate.costmodel.kernels import MAC_KINDS
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.terms import executed
 from pytest_edgegate.profiles import DeviceProfile, load_catalogue, validate
-from pytest_edgegate.profiles.loader import build_profile
+from pytest_edgegate.profiles.catalogue import build_profile
 
 #: The column each base profile is levelled on.
 LEVELLED = {"cortex-a76": "Pi 5 ORT latency", "cortex-a72": "Pi 4 latency"}

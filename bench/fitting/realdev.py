@@ -35,7 +35,7 @@ from pytest_edgegate.costmodel.kernels import useful_threads
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.terms import executed
 from pytest_edgegate.profiles import DeviceProfile, validate
-from pytest_edgegate.profiles.loader import build_profile
+from pytest_edgegate.profiles.catalogue import build_profile
 
 #: ncnn table source, as the profiles cite it.
 SOURCE = (
@@ -603,7 +603,7 @@ def x15_share(pred: np.ndarray, meas: np.ndarray) -> float:
 
 def group_stats(pred: np.ndarray, meas: np.ndarray) -> dict[str, float]:
     """The fidelity figures of predictions against measurements, with the x1.5 share."""
-    from pytest_edgegate.calibrate.stats import fidelity_stats
+    from pytest_edgegate.calibrate.agreement import fidelity_stats
 
     stats = fidelity_stats(pred, meas)
     stats["x1.5_pct"] = x15_share(pred, meas)

@@ -288,7 +288,7 @@ def _write_inputs_case(case: Case, folder: Path, rng: random.Random, base_bytes:
 
 
 def _write_profile_case(case: Case, box: Sandbox, folder: Path, rng: random.Random) -> None:
-    from pytest_edgegate.profiles.loader import tomllib
+    from pytest_edgegate.profiles.catalogue import tomllib
 
     blob = inputs.profile(rng, case.id)
     path = folder / f"{case.id}.toml"

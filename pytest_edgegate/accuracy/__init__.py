@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 from pytest_edgegate.accuracy.accuracy_result import AccuracyResult
+from pytest_edgegate.accuracy.eval_spec import AccuracySpec
 from pytest_edgegate.accuracy.evaluate import evaluate_accuracy
 from pytest_edgegate.accuracy.layers import LayerSQNR
-from pytest_edgegate.accuracy.spec import AccuracySpec
 
 __all__ = ["AccuracyError", "AccuracyResult", "AccuracySpec", "LayerSQNR", "evaluate_accuracy"]

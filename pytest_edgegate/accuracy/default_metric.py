@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pytest_edgegate.accuracy.metrics import MetricDef
 from pytest_edgegate.accuracy.pair import ModelInfo
+from pytest_edgegate.accuracy.scores import MetricDef
 
 #: How the result and the reports say that top-1 was chosen by default.
 DEFAULT_NOTE = (

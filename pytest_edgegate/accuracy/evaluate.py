@@ -19,6 +19,7 @@ from pytest_edgegate.accuracy.accuracy_error import AccuracyError
 from pytest_edgegate.accuracy.accuracy_result import AccuracyResult
 from pytest_edgegate.accuracy.dataset import Chunk, DataSource, rechunk
 from pytest_edgegate.accuracy.default_metric import DEFAULT_NOTE, default_metric
+from pytest_edgegate.accuracy.eval_spec import AccuracySpec
 from pytest_edgegate.accuracy.fidelity import FidelityAccumulator, PowerAccumulator
 from pytest_edgegate.accuracy.layers import (
     LayerMap,
@@ -27,7 +28,6 @@ from pytest_edgegate.accuracy.layers import (
     match_layers,
     worst_layers,
 )
-from pytest_edgegate.accuracy.metrics import MetricAccumulator, resolve_metric
 from pytest_edgegate.accuracy.pair import (
     ModelInfo,
     check_inputs_usable,
@@ -35,7 +35,7 @@ from pytest_edgegate.accuracy.pair import (
     open_model,
     plan_batch,
 )
-from pytest_edgegate.accuracy.spec import AccuracySpec
+from pytest_edgegate.accuracy.scores import MetricAccumulator, resolve_metric
 from pytest_edgegate.accuracy.worker import Worker
 
 _NOTHING = "{}: nothing to evaluate: give a metric (with labelled data), a reference, or both"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pytest_edgegate.accuracy.accuracy_error import AccuracyError
-from pytest_edgegate.accuracy.spec import DEFAULT_BATCH
+from pytest_edgegate.accuracy.eval_spec import DEFAULT_BATCH
 from pytest_edgegate.onnxfile import read_proto
 
 Dim = int | str | None
@@ -132,7 +132,7 @@ def _open_tflite(path: str, label: str) -> ModelInfo:
 def _sig(value: Any) -> TensorSig:
     from onnx import helper
 
-    from pytest_edgegate.runner.signature import type_name
+    from pytest_edgegate.runner.model_inputs import type_name
 
     ttype = value.type
     if not ttype.HasField("tensor_type"):

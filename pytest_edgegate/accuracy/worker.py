@@ -72,7 +72,7 @@ class Worker:
         cmd = [
             sys.executable,
             "-m",
-            "pytest_edgegate.accuracy.child",
+            "pytest_edgegate.accuracy.eval_child",
             str(to_child_r),
             str(from_child_w),
         ]

@@ -18,7 +18,7 @@ import numpy as np
 
 from pytest_edgegate.analysis import ModelAnalysis, analyze, load_model
 from pytest_edgegate.calibrate import fit, levels
-from pytest_edgegate.calibrate.stats import fidelity_stats
+from pytest_edgegate.calibrate.agreement import fidelity_stats
 from pytest_edgegate.costmodel import CostModelUnavailable, estimate
 from pytest_edgegate.costmodel.params import CPU_CLASSES, CostParams
 from pytest_edgegate.errors import EdgeGateError

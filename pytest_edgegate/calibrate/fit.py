@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pytest_edgegate.analysis import ModelAnalysis
-from pytest_edgegate.calibrate.stats import fidelity_stats
+from pytest_edgegate.calibrate.agreement import fidelity_stats
 from pytest_edgegate.costmodel.cpu import cpu_time
 from pytest_edgegate.costmodel.estimate import estimate
 from pytest_edgegate.costmodel.params import CPU_CLASSES, CostParams

@@ -16,7 +16,7 @@ measurements (``bench/fit_profiles.py``) or derived from cited figures.
 from __future__ import annotations
 
 from pytest_edgegate.costmodel.estimate import estimate
-from pytest_edgegate.costmodel.records import (
+from pytest_edgegate.costmodel.estimates import (
     COSTMODEL_VERSION,
     CostModelUnavailable,
     Estimate,

@@ -7,6 +7,11 @@ from typing import Any
 
 from pytest_edgegate.analysis import ModelAnalysis, NodeStats
 from pytest_edgegate.costmodel.cpu import CpuTime, cpu_time
+from pytest_edgegate.costmodel.estimates import (
+    CostModelUnavailable,
+    Estimate,
+    NodeCost,
+)
 from pytest_edgegate.costmodel.npu_array import (
     array_utilisation,
     fused_activations,
@@ -15,11 +20,6 @@ from pytest_edgegate.costmodel.npu_array import (
 )
 from pytest_edgegate.costmodel.params import CostParams
 from pytest_edgegate.costmodel.placement import Placement, summarize
-from pytest_edgegate.costmodel.records import (
-    CostModelUnavailable,
-    Estimate,
-    NodeCost,
-)
 from pytest_edgegate.costmodel.terms import executed, node_bytes
 from pytest_edgegate.profiles import DeviceProfile
 

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from pytest_edgegate.analysis import ModelAnalysis, NodeStats
-from pytest_edgegate.costmodel.records import CostModelUnavailable, Estimate, NodeCost
+from pytest_edgegate.costmodel.estimates import CostModelUnavailable, Estimate, NodeCost
 from pytest_edgegate.profiles import DeviceProfile
 
 MAC_CLASSES = ("conv", "depthwise", "pointwise", "fc")

@@ -29,7 +29,7 @@ def work_units(flops: int, bytes_moved: int, nodes: int) -> dict[str, int]:
 #: The calibration kernel that measures the host's speed at each kind of work, and what of
 #: that kernel's work counts (FLOPs for the compute kernels, bytes for the streaming one).
 #: Quantized MACs have kernels of their own, and so has the runtime's fixed cost of a ``run``
-#: call and of each node (see :mod:`pytest_edgegate.runner.kernels`): without them a small
+#: call and of each node (see :mod:`pytest_edgegate.runner.host_speed`): without them a small
 #: model, whose time
 #: is mostly that overhead, would get a ratio of 5 and more, which the device's estimate
 #: (with its own dispatch term) would then multiply.

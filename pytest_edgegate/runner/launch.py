@@ -20,9 +20,9 @@ import numpy as np
 
 from pytest_edgegate.childenv import child_env
 from pytest_edgegate.runner.classify import Outcome, to_error
+from pytest_edgegate.runner.model_inputs import read_signature, resolve_feeds
 from pytest_edgegate.runner.run_error import RunError
 from pytest_edgegate.runner.run_result import RunResult
-from pytest_edgegate.runner.signature import read_signature, resolve_feeds
 from pytest_edgegate.runner.spec import RunSpec
 
 #: How often the parent looks at the child, in seconds.

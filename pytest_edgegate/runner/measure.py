@@ -272,7 +272,7 @@ class Measurement:
         """Phase 4b (inside the lock): the host calibration kernels, or ``None``."""
         self.progress("calibration")
         try:
-            from pytest_edgegate.runner.kernels import calibrate
+            from pytest_edgegate.runner.host_speed import calibrate
 
             return calibrate(
                 self.threads,

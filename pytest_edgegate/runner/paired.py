@@ -51,7 +51,7 @@ def paired_rounds(
 
     ``run_model`` must already use ``PAIRED_THREADS`` threads and be warm.
     """
-    from pytest_edgegate.runner.kernels import kernel_models
+    from pytest_edgegate.runner.host_speed import kernel_models
     from pytest_edgegate.runner.ort_session import create_session
     from pytest_edgegate.runner.references import reference_networks
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_edgegate.runner.feeds import FeedSpec
-from pytest_edgegate.runner.kernels import Calibration
+from pytest_edgegate.runner.host_speed import Calibration
 from pytest_edgegate.runner.profiling import NodeProfile
 from pytest_edgegate.runner.stats import TimingStats
 

@@ -23,7 +23,7 @@ from accuracy_models import (
 )
 
 from pytest_edgegate.accuracy import AccuracyError, AccuracySpec, evaluate_accuracy
-from pytest_edgegate.accuracy.child import FAULT_ENV
+from pytest_edgegate.accuracy.eval_child import FAULT_ENV
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the evaluation needs POSIX")
 

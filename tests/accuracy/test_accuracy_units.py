@@ -14,8 +14,8 @@ from pytest_edgegate.accuracy import AccuracyError, AccuracyResult, AccuracySpec
 from pytest_edgegate.accuracy.dataset import DataSource, rechunk
 from pytest_edgegate.accuracy.fidelity import MAX_SQNR_DB, FidelityAccumulator, sqnr_db
 from pytest_edgegate.accuracy.layers import layer_results, match_layers, worst_layers
-from pytest_edgegate.accuracy.metrics import MetricAccumulator, resolve_metric
 from pytest_edgegate.accuracy.pair import TensorSig
+from pytest_edgegate.accuracy.scores import MetricAccumulator, resolve_metric
 
 X = TensorSig("x", "float32", ("N", 4))
 

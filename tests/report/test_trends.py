@@ -11,7 +11,7 @@ import pytest
 
 from pytest_edgegate.baseline.history import history
 from pytest_edgegate.baseline.regression import Threshold
-from pytest_edgegate.costmodel.records import COSTMODEL_VERSION
+from pytest_edgegate.costmodel.estimates import COSTMODEL_VERSION
 from pytest_edgegate.report.html import render_html
 from pytest_edgegate.report.trends import build_trends
 

@@ -9,8 +9,8 @@ from runner_models import add_model, two_input_model
 from pytest_edgegate.runner import RunError, RunSpec
 from pytest_edgegate.runner.classify import Outcome, to_error, trim_ort_message
 from pytest_edgegate.runner.feeds import FeedSpec, digest, random_feeds
+from pytest_edgegate.runner.model_inputs import InputSignature, resolve_feeds
 from pytest_edgegate.runner.profiling import parse_profile
-from pytest_edgegate.runner.signature import InputSignature, resolve_feeds
 from pytest_edgegate.runner.stats import is_converged, median_ci, summarize
 
 SPEC = dict(model_path="m.onnx", threads=4, memory_limit_mb=200.0, target_id="cortex-a53")

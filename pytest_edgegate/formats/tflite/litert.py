@@ -121,7 +121,7 @@ def describe(threads: int) -> dict[str, Any]:
 
 
 def create_session(model_path: str, threads: int) -> LiteRTSession:
-    from .runtimes import require
+    from .availability import require
 
     require("litert", model_path, "running it")
     return LiteRTSession(model_path, threads)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import EdgeGateError
-from .runtimes import require
+from .availability import require
 
 #: Flash taken by TensorFlow Lite Micro's code, in bytes: "The core runtime just fits in
 #: 16 KB on an Arm Cortex M3" (TensorFlow Lite for Microcontrollers overview,

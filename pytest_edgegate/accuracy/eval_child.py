@@ -1,6 +1,6 @@
-"""An evaluation child: ``python -m pytest_edgegate.accuracy.child READ_FD WRITE_FD``.
+"""An evaluation child: ``python -m pytest_edgegate.accuracy.eval_child READ_FD WRITE_FD``.
 
-Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/child.py``.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/accuracy/eval_child.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Host calibration: how fast is this host, right now, at each kind of work a model does.
 
-Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/kernels.py``.
+Design notes: ``docs/design-notes.md``, section ``pytest_edgegate/runner/host_speed.py``.
 """
 
 from __future__ import annotations
