@@ -166,19 +166,15 @@ def build_view(graph: GraphProto, source: str, scope: str = "") -> GraphView:
     in_order = True
     seen: set[str] = set()
     for rec in records:
-        for name in rec.inputs:
+        names = rec.inputs
+        if rec.subgraphs:  # what a control node's bodies read from outside counts as read
+            names = (*names, *(n for _, sub in rec.subgraphs for n in sub.outer_names))
+        for name in names:
             if name in produced:
                 if in_order and name not in seen:
                     in_order = False
             elif name and name not in defined:
                 outer.add(name)
-        for _, sub in rec.subgraphs:
-            for name in sub.outer_names:
-                if name in produced:
-                    if in_order and name not in seen:
-                        in_order = False
-                elif name not in defined:
-                    outer.add(name)
         if in_order:
             seen.update(rec.outputs)
     view.outer_names = frozenset(outer)

@@ -64,11 +64,9 @@ class ParamCount:
     by_dtype: dict[str, int] = field(default_factory=dict)
     bytes_by_dtype: dict[str, int] = field(default_factory=dict)
 
-    def add(self, elements: int, elem_type: int, b: int | None = None) -> None:
-        """Count ``elements`` of ``elem_type`` taking ``b`` bytes (by default, as one tensor)."""
+    def add(self, elements: int, elem_type: int, b: int) -> None:
+        """Count ``elements`` of ``elem_type`` stored in ``b`` bytes."""
         name = dtype_name(elem_type)
-        if b is None:
-            b = nbytes(elements, elem_type)
         self.params += elements
         self.param_bytes += b
         self.by_dtype[name] = self.by_dtype.get(name, 0) + elements
